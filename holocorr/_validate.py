@@ -76,9 +76,6 @@ def spatial_units_to_nm(units: str | None) -> float | None:
     return _LENGTH_TO_NM.get(u.lower())
 
 
-_warned_uncalibrated: set[str] = set()
-
-
 def _pixel_coord(n: int, dim: str) -> xr.DataArray:
     return xr.DataArray(
         np.arange(n, dtype=np.float64),
@@ -98,7 +95,7 @@ def as_dataarray(
 
     A plain ndarray is treated as uncalibrated: it gets pixel coordinates
     (units ``"px"``) and an :class:`~holocorr.errors.UncalibratedWarning`
-    once per argument name. At most the dims in `leading` may come first.
+    (shown once per calling line by Python's default filter). At most the dims in `leading` may come first.
 
     Parameters
     ----------
@@ -164,15 +161,14 @@ def as_dataarray(
             + "."
         )
     all_dims = tuple(leading[: arr.ndim - len(dims)]) + dims
-    if name not in _warned_uncalibrated:
-        _warned_uncalibrated.add(name)
-        warnings.warn(
-            f"{name} is a plain array without calibration: using pixel coordinates. "
-            "Pass an xarray.DataArray from holocorr.load (or with coords in nm) "
-            "to get physical units.",
-            UncalibratedWarning,
-            stacklevel=3,
-        )
+    # Python's default warning filter shows this once per calling line.
+    warnings.warn(
+        f"{name} is a plain array without calibration: using pixel coordinates. "
+        "Pass an xarray.DataArray from holocorr.load (or with coords in nm) "
+        "to get physical units.",
+        UncalibratedWarning,
+        stacklevel=3,
+    )
     coords = {d: _pixel_coord(n, d) for d, n in zip(all_dims, arr.shape, strict=True)}
     return xr.DataArray(arr, dims=all_dims, coords=coords)
 
