@@ -1,0 +1,26 @@
+"""Off-axis electron holography: sideband detection, reconstruction, phase tools and physics.
+
+Sign convention: with the default ``sideband="upper"``, a positive projected
+potential gives a positive phase (see :mod:`holocorr.holography.reconstruct`).
+"""
+
+from .physics import (
+    interaction_constant,
+    mean_free_path,
+    phase_to_potential,
+    thickness_from_amplitude,
+    wavelength,
+)
+from .reconstruct import Sideband, find_sideband, fringe_statistics, reconstruct
+
+__all__ = [
+    "Sideband",
+    "find_sideband",
+    "fringe_statistics",
+    "reconstruct",
+    "wavelength",
+    "interaction_constant",
+    "phase_to_potential",
+    "thickness_from_amplitude",
+    "mean_free_path",
+]

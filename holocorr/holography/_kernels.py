@@ -1,0 +1,409 @@
+"""Numerical kernels of off-axis holography: numpy in, numpy out, pixel units.
+
+Nothing here knows about xarray, files, units or plots. Frequencies are in
+cycles per pixel, ``(fy, fx)`` with ``fy`` along rows (axis -2) and ``fx``
+along columns (axis -1). Spectra are the unnormalised forward DFT of the real
+hologram as returned by :func:`holocorr._fft.rfft2` (the half plane
+``kx >= 0``); the other half follows from Hermitian symmetry,
+``F[-ky, -kx] = conj(F[ky, kx])``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _fft
+
+EDGES = ("tanh", "butterworth", "gaussian", "hard")
+
+
+# --------------------------------------------------------------------------- spectra
+def gather(half: np.ndarray, shape: tuple[int, int], ky: np.ndarray, kx: np.ndarray) -> np.ndarray:
+    """Values of the full 2-D spectrum at the outer product of signed bins.
+
+    Parameters
+    ----------
+    half : (..., Ny, Nx//2 + 1) complex ndarray
+        rfft2 half spectrum.
+    shape : (Ny, Nx)
+        Shape of the real image.
+    ky, kx : 1-D int ndarrays
+        Signed bin indices (any integers; taken modulo the image size).
+
+    Returns
+    -------
+    (..., len(ky), len(kx)) complex ndarray
+    """
+    ny, nx = shape
+    ky = np.asarray(ky, dtype=np.intp)
+    kxm = np.asarray(kx, dtype=np.intp) % nx
+    pos = kxm <= nx // 2
+    out = np.empty(half.shape[:-2] + (ky.size, kxm.size), dtype=half.dtype)
+    if pos.any():
+        rows = np.take(half, ky % ny, axis=-2)
+        out[..., pos] = _take_cols(rows, kxm[pos])
+    if (~pos).any():
+        rows = np.take(half, (-ky) % ny, axis=-2)
+        out[..., ~pos] = np.conj(_take_cols(rows, nx - kxm[~pos]))
+    return out
+
+
+def _take_cols(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    # A contiguous ascending run is a cheap slice.
+    if cols.size > 1 and np.all(np.diff(cols) == 1):
+        return rows[..., cols[0] : cols[-1] + 1]
+    return np.take(rows, cols, axis=-1)
+
+
+def _hann_taper(n: int, dtype) -> np.ndarray:
+    return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)).astype(dtype)
+
+
+def _spectral_mask(shape: tuple[int, int], fmin: float, fmax: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ny, nx = shape
+    fy = np.fft.fftfreq(ny)[:, None]
+    fx = np.fft.rfftfreq(nx)[None, :]
+    r = np.hypot(fy, fx)
+    return (r >= fmin) & (r <= fmax), fy, fx
+
+
+def coarse_carrier(image: np.ndarray, *, fmin: float, fmax: float, max_crop: int = 1024) -> tuple[float, float, float]:
+    """Rough carrier frequency from a Hann-windowed central crop.
+
+    Parameters
+    ----------
+    image : (Ny, Nx) real ndarray
+        Hologram.
+    fmin, fmax : float
+        Search band of |q| in cycles/px (excludes the centre band).
+    max_crop : int
+        Largest crop used per axis (px); resolution is 1/crop cycles/px.
+
+    Returns
+    -------
+    fy, fx : float
+        Carrier in cycles/px, in the half plane fx >= 0.
+    peak_to_background : float
+        Peak power over the median power in the search band (about 1 for an
+        image without fringes).
+    """
+    ny, nx = image.shape
+    cy, cx = min(ny, max_crop), min(nx, max_crop)
+    y0, x0 = (ny - cy) // 2, (nx - cx) // 2
+    crop = image[y0 : y0 + cy, x0 : x0 + cx]
+    crop = crop - crop.mean(dtype=np.float64).astype(crop.dtype)
+    crop = crop * _hann_taper(cy, crop.dtype)[:, None] * _hann_taper(cx, crop.dtype)[None, :]
+    power = np.abs(_fft.rfft2(crop)) ** 2
+    # A 3x3 box sum makes the peak robust at very low dose (the sideband is
+    # then a few bins wide after the Hann window).
+    p = power.copy()
+    p[1:-1, :] += power[:-2, :] + power[2:, :]
+    p[0, :] += power[-1, :] + power[1, :]
+    p[-1, :] += power[-2, :] + power[0, :]
+    q = p.copy()
+    q[:, 1:-1] += p[:, :-2] + p[:, 2:]
+    mask, fy, fx = _spectral_mask((cy, cx), fmin, fmax)
+    if not mask.any():
+        return math.nan, math.nan, 0.0
+    masked = np.where(mask, q, -np.inf)
+    iy, ix = np.unravel_index(int(np.argmax(masked)), masked.shape)
+    background = float(np.median(q[mask]))
+    ratio = float(q[iy, ix] / background) if background > 0 else math.inf
+    return float(fy[iy, 0]), float(fx[0, ix]), ratio
+
+
+def refine_carrier(half: np.ndarray, shape: tuple[int, int], fy0: float, fx0: float, search: int) -> tuple[float, float]:
+    """Sub-bin carrier from the full-size spectrum around a rough estimate.
+
+    The Hann-windowed spectrum is obtained exactly from the unwindowed one by
+    the 3-tap kernel (-1/4, 1/2, -1/4) per axis; the peak bin is found within
+    `search` bins of the estimate and refined per axis with the exact
+    two-bin ratio estimator of a Hann-windowed tone, delta = (2a - 1)/(1 + a)
+    with a the neighbour-to-peak magnitude ratio (Grandke, IEEE Trans.
+    Instrum. Meas. 32, 350 (1983)).
+
+    Parameters
+    ----------
+    half : (Ny, Nx//2 + 1) complex ndarray
+        rfft2 of the hologram.
+    shape : (Ny, Nx)
+        Image shape.
+    fy0, fx0 : float
+        Rough carrier in cycles/px.
+    search : int
+        Half width of the search window in bins.
+
+    Returns
+    -------
+    fy, fx : float
+        Carrier in cycles/px.
+    """
+    ny, nx = shape
+    cy, cx = int(round(fy0 * ny)), int(round(fx0 * nx))
+    ky = np.arange(cy - search - 1, cy + search + 2)
+    kx = np.arange(cx - search - 1, cx + search + 2)
+    raw = gather(half, shape, ky, kx).astype(np.complex128)
+    win = 0.5 * raw[1:-1, :] - 0.25 * (raw[:-2, :] + raw[2:, :])
+    win = 0.5 * win[:, 1:-1] - 0.25 * (win[:, :-2] + win[:, 2:])
+    mag = np.abs(win)
+    # Peak away from the window border so both neighbours exist.
+    inner = mag[1:-1, 1:-1]
+    iy, ix = np.unravel_index(int(np.argmax(inner)), inner.shape)
+    iy += 1
+    ix += 1
+    dy = _hann_delta(mag[iy - 1, ix], mag[iy, ix], mag[iy + 1, ix], ny)
+    dx = _hann_delta(mag[iy, ix - 1], mag[iy, ix], mag[iy, ix + 1], nx)
+    by = ky[1:-1][iy]
+    bx = kx[1:-1][ix]
+    return (by + dy) / ny, (bx + dx) / nx
+
+
+def _hann_ratio(delta: float, n: int, m: int) -> float:
+    """|X[m]| / |X[0]| of the N-point DFT of a periodic-Hann-windowed tone.
+
+    The tone lies `delta` bins above bin 0. Exact for the DFT (no large-N
+    approximation): with G(nu) = sum_n exp(2 pi i nu n / N), the windowed
+    spectrum is 0.5 G(delta - m) - 0.25 G(delta - m + 1) - 0.25 G(delta - m - 1)
+    and every G shares the numerator exp(2 pi i delta) - 1.
+    """
+
+    def x(k: int) -> complex:
+        def g(nu: float) -> complex:
+            return 1.0 / (np.exp(2j * np.pi * nu / n) - 1.0)
+
+        return 0.5 * g(delta - k) - 0.25 * g(delta - k + 1) - 0.25 * g(delta - k - 1)
+
+    return abs(x(m)) / abs(x(0))
+
+
+def _hann_delta(a: float, b: float, c: float, n: int) -> float:
+    """Sub-bin offset of a Hann-windowed tone from the peak and neighbour magnitudes.
+
+    Inverts the exact DFT magnitude ratio of the larger neighbour (0.5 at
+    delta = 0, 1 at delta = 1/2) by bracketed root finding.
+    """
+    if b <= 0:
+        return 0.0
+    sign, r = (1.0, c / b) if c >= a else (-1.0, a / b)
+    m = 1 if sign > 0 else -1
+    lo, hi = 1e-9, 0.5 - 1e-9
+    f_lo = _hann_ratio(sign * lo, n, m) - r
+    f_hi = _hann_ratio(sign * hi, n, m) - r
+    if f_lo >= 0:
+        return 0.0
+    if f_hi <= 0:
+        return sign * 0.5
+    from scipy.optimize import brentq
+
+    d = brentq(lambda d: _hann_ratio(sign * d, n, m) - r, lo, hi, xtol=1e-10)
+    return float(sign * d)
+
+
+def orient(fy: float, fx: float, side: str, shape: tuple[int, int]) -> tuple[float, float]:
+    """Return the carrier of the requested side.
+
+    "upper" is the sideband drawn above the centre in a centred FFT shown
+    with the origin at the top (fy < 0); when the carrier lies on the fx
+    axis (|fy| below half a bin), the one with fx > 0.
+    """
+    ny, _ = shape
+    upper = fy < -0.5 / ny or (abs(fy) <= 0.5 / ny and fx > 0)
+    if (side == "upper") != upper:
+        return -fy, -fx
+    return fy, fx
+
+
+def contrast_from_spectrum(half: np.ndarray, shape: tuple[int, int], fy: float, fx: float, radius: float) -> float:
+    """Fringe contrast 2 sqrt(P_sb - P_noise) / F(0) from the spectrum.
+
+    P_sb is the power of the Hann-windowed spectrum (obtained exactly from
+    the unwindowed one with the 3-tap kernel, so that leakage of a
+    non-integer carrier stays inside the disc) summed over a disc of `radius`
+    cycles/px around the carrier, divided by the window's mean square
+    (3/8)^2. The noise power per bin is the median power (over ln 2, the
+    median of an exponential distribution) in an equal disc rotated by 90
+    degrees, where there is neither sideband nor centre band. For an object
+    of unit amplitude this is (Imax - Imin)/(Imax + Imin); otherwise it is
+    2 mu rms(A) / (1 + <A^2>).
+    """
+    ny, nx = shape
+    f0 = float(np.abs(half[0, 0]))
+    if f0 <= 0:
+        return 0.0
+
+    def disc_power(cy: float, cx: float) -> np.ndarray:
+        ry, rx = radius * ny, radius * nx
+        ky = np.arange(int(math.floor(cy - ry)) - 1, int(math.ceil(cy + ry)) + 2)
+        kx = np.arange(int(math.floor(cx - rx)) - 1, int(math.ceil(cx + rx)) + 2)
+        raw = gather(half, shape, ky, kx).astype(np.complex128)
+        win = 0.5 * raw[1:-1, :] - 0.25 * (raw[:-2, :] + raw[2:, :])
+        win = 0.5 * win[:, 1:-1] - 0.25 * (win[:, :-2] + win[:, 2:])
+        ky, kx = ky[1:-1], kx[1:-1]
+        inside = ((ky[:, None] - cy) / ny) ** 2 + ((kx[None, :] - cx) / nx) ** 2 <= radius**2
+        return np.abs(win[inside]) ** 2 / (3.0 / 8.0) ** 2
+
+    p_sb = disc_power(fy * ny, fx * nx)
+    p_noise = disc_power(-fx * ny, fy * nx)  # rotated by 90 degrees
+    noise = float(np.median(p_noise)) / math.log(2.0) if p_noise.size else 0.0
+    signal = max(float(p_sb.sum()) - noise * p_sb.size, 0.0)
+    return 2.0 * math.sqrt(signal) / f0
+
+
+# --------------------------------------------------------------------------- apertures
+def edge_extent(edge: str, smoothness: float) -> float:
+    """Radius (in units of the aperture radius) beyond which the weight is < ~3e-3."""
+    if edge == "hard":
+        return 1.0
+    if edge == "tanh":
+        return 1.0 + 1.5 * smoothness
+    if edge == "butterworth":
+        n = butterworth_order(smoothness)
+        return 1.0 + 3.0 / n
+    return 2.9  # gaussian: exp(-rho^2 ln 2) < 3e-3
+
+
+def butterworth_order(smoothness: float) -> int:
+    """Order n of the Butterworth edge, 1/(1 + rho^(2n)), n = round(1/smoothness)."""
+    return max(1, int(round(1.0 / smoothness)))
+
+
+def aperture_weights(rho: np.ndarray, edge: str, smoothness: float) -> np.ndarray:
+    """Aperture transmission for normalised radius rho = |q - q_c| / R.
+
+    Every soft edge passes one half at rho = 1:
+
+    * tanh: 0.5 (1 - tanh((rho - 1) / (0.5 smoothness)))
+    * butterworth: 1 / (1 + rho^(2n)), n = round(1 / smoothness)
+    * gaussian: exp(-rho^2 ln 2)
+    * hard: 1 for rho <= 1, else 0
+    """
+    if edge == "tanh":
+        return 0.5 * (1.0 - np.tanh((rho - 1.0) / (0.5 * smoothness)))
+    if edge == "butterworth":
+        n = butterworth_order(smoothness)
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + rho ** (2 * n))
+    if edge == "gaussian":
+        return np.exp(-(rho**2) * math.log(2.0))
+    return (rho <= 1.0).astype(rho.dtype)
+
+
+def natural_output_shape(shape: tuple[int, int], radius: tuple[float, float], edge: str, smoothness: float) -> tuple[int, int]:
+    """Smallest fast FFT shape whose box holds the whole aperture (px)."""
+    ext = edge_extent(edge, smoothness)
+    out = []
+    for n, r in zip(shape, radius, strict=True):
+        half_width = math.ceil(ext * r * n)
+        out.append(min(_fft.next_fast_len(2 * half_width + 2), max(n, 2 * half_width + 2)))
+    return tuple(out)
+
+
+def required_box(shape: tuple[int, int], radius: tuple[float, float], edge: str, smoothness: float) -> tuple[int, int]:
+    """Box (px) needed to hold the aperture out to half transmission's tail."""
+    ext = edge_extent(edge, smoothness)
+    return tuple(2 * math.ceil(ext * r * n) + 1 for n, r in zip(shape, radius, strict=True))
+
+
+# --------------------------------------------------------------------------- waves
+def sideband_patch(
+    half: np.ndarray,
+    shape: tuple[int, int],
+    freq: tuple[float, float],
+    radius: tuple[float, float],
+    out_shape: tuple[int, int],
+    *,
+    edge: str,
+    smoothness: float,
+    fresnel_width: float | None = None,
+    smoothing_sigma: float | None = None,
+    weights: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Aperture-filtered sideband, laid out in FFT order for an inverse FFT.
+
+    Parameters
+    ----------
+    half : (..., Ny, Nx//2 + 1) complex ndarray
+        rfft2 of the hologram(s).
+    shape : (Ny, Nx)
+        Image shape.
+    freq : (fy, fx)
+        Carrier in cycles/px (sub-bin).
+    radius : (ry, rx)
+        Aperture semi-axes in cycles/px.
+    out_shape : (My, Mx)
+        Output shape; the box of My x Mx bins around the carrier bin.
+    edge, smoothness : str, float
+        Aperture edge (see :func:`aperture_weights`).
+    fresnel_width : float, optional
+        Width (bins) of a stripe along the carrier direction, through the
+        sideband, that is removed outside a central disc of the same radius.
+    smoothing_sigma : float, optional
+        Gaussian low-pass of the wave, sigma in input pixels (real space).
+    weights : ndarray, optional
+        Precomputed weights of a previous call with the same geometry.
+
+    Returns
+    -------
+    patch : (..., My, Mx) complex ndarray
+        Weighted spectrum, DC (the carrier bin) at index [0, 0].
+    weights : (My, Mx) real ndarray
+        The weights used (for reuse).
+    """
+    ny, nx = shape
+    my, mx = out_shape
+    cy, cx = freq[0] * ny, freq[1] * nx
+    k0y, k0x = int(round(cy)), int(round(cx))
+    dy = np.rint(np.fft.fftfreq(my) * my).astype(np.intp)
+    dx = np.rint(np.fft.fftfreq(mx) * mx).astype(np.intp)
+    patch = gather(half, shape, k0y + dy, k0x + dx)
+    if weights is None:
+        rdt = np.float32 if patch.dtype == np.complex64 else np.float64
+        qy = ((k0y + dy) - cy) / ny  # cycles/px from the exact carrier
+        qx = ((k0x + dx) - cx) / nx
+        rho = np.sqrt((qy[:, None] / radius[0]) ** 2 + (qx[None, :] / radius[1]) ** 2)
+        w = aperture_weights(rho, edge, smoothness)
+        if fresnel_width:
+            fn = math.hypot(freq[0], freq[1])
+            uy, ux = freq[0] / fn, freq[1] / fn  # unit vector along the carrier
+            # distances in bins along/perpendicular to the carrier
+            along = (qy[:, None] * ny) * uy + (qx[None, :] * nx) * ux
+            perp = -(qy[:, None] * ny) * ux + (qx[None, :] * nx) * uy
+            w = w * ~((np.abs(perp) < 0.5 * fresnel_width) & (np.abs(along) > fresnel_width))
+        if smoothing_sigma:
+            w = w * np.exp(-2.0 * np.pi**2 * smoothing_sigma**2 * (qy[:, None] ** 2 + qx[None, :] ** 2))
+        weights = w.astype(rdt)
+    patch *= weights
+    return patch, weights
+
+
+def patch_to_wave(patch: np.ndarray, shape: tuple[int, int], freq: tuple[float, float], *, correct_carrier: bool = True) -> np.ndarray:
+    """Inverse FFT of a sideband patch to the complex wave on the output grid.
+
+    The result is normalised so that a hologram
+    I0 [1 + A^2 + 2 mu A cos(2 pi q.r + phi)] gives mu I0 A exp(i phi),
+    independent of the output shape. Output sample j lies at input position
+    j Ny / My (px) along y, likewise along x. With `correct_carrier` the
+    residual sub-bin carrier exp(2 pi i (q - q_bin).r) is removed exactly.
+    """
+    ny, nx = shape
+    my, mx = patch.shape[-2:]
+    wave = _fft.ifft2(patch, norm="forward")
+    wave *= 1.0 / (ny * nx)
+    if correct_carrier:
+        wave *= carrier_ramp(shape, (my, mx), freq, wave.dtype)
+    return wave
+
+
+def carrier_ramp(shape: tuple[int, int], out_shape: tuple[int, int], freq: tuple[float, float], dtype) -> np.ndarray:
+    """exp(-2 pi i (q - q_bin).r) on the output grid (r in input px)."""
+    ny, nx = shape
+    my, mx = out_shape
+    ry = (freq[0] * ny - round(freq[0] * ny)) / ny
+    rx = (freq[1] * nx - round(freq[1] * nx)) / nx
+    yy = np.arange(my) * (ny / my)
+    xx = np.arange(mx) * (nx / mx)
+    ey = np.exp(-2j * np.pi * ry * yy)
+    ex = np.exp(-2j * np.pi * rx * xx)
+    return (ey[:, None] * ex[None, :]).astype(dtype)
