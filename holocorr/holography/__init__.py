@@ -4,6 +4,7 @@ Sign convention: with the default ``sideband="upper"``, a positive projected
 potential gives a positive phase (see :mod:`holocorr.holography.reconstruct`).
 """
 
+from .phase import remove_ramp, residues, unwrap
 from .physics import (
     interaction_constant,
     mean_free_path,
@@ -18,6 +19,9 @@ __all__ = [
     "find_sideband",
     "fringe_statistics",
     "reconstruct",
+    "unwrap",
+    "residues",
+    "remove_ramp",
     "wavelength",
     "interaction_constant",
     "phase_to_potential",

@@ -10,6 +10,8 @@ hologram as returned by :func:`holocorr._fft.rfft2` (the half plane
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -41,35 +43,87 @@ def gather(half: np.ndarray, shape: tuple[int, int], ky: np.ndarray, kx: np.ndar
     kxm = np.asarray(kx, dtype=np.intp) % nx
     pos = kxm <= nx // 2
     out = np.empty(half.shape[:-2] + (ky.size, kxm.size), dtype=half.dtype)
-    if pos.any():
-        rows = np.take(half, ky % ny, axis=-2)
-        out[..., pos] = _take_cols(rows, kxm[pos])
-    if (~pos).any():
-        rows = np.take(half, (-ky) % ny, axis=-2)
-        out[..., ~pos] = np.conj(_take_cols(rows, nx - kxm[~pos]))
+    # columns in the stored half plane, and mirrored ones (kx < 0): conj(F[-ky, -kx])
+    col_sets = ((np.flatnonzero(pos), kxm[pos], ky % ny, False),
+                (np.flatnonzero(~pos), nx - kxm[~pos], (-ky) % ny, True))
+    for out_cols, src_cols, src_rows, mirror in col_sets:
+        if out_cols.size == 0:
+            continue
+        col_runs = _runs(src_cols)
+        for o0, o1, rs in _runs(src_rows):
+            for p0, p1, cs in col_runs:
+                block = half[..., rs, cs]
+                oc = out_cols[p0:p1]
+                if oc[-1] - oc[0] == oc.size - 1:
+                    oc = slice(int(oc[0]), int(oc[-1]) + 1)
+                out[..., o0:o1, oc] = np.conj(block) if mirror else block
     return out
 
 
-def _take_cols(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    # A contiguous ascending run is a cheap slice.
-    if cols.size > 1 and np.all(np.diff(cols) == 1):
-        return rows[..., cols[0] : cols[-1] + 1]
-    return np.take(rows, cols, axis=-1)
+def _runs(idx: np.ndarray) -> list[tuple[int, int, slice]]:
+    """Split indices into runs of step +1 or -1: (out_start, out_stop, source slice)."""
+    n = idx.size
+    if n == 0:
+        return []
+    runs = []
+    a = 0
+    d = np.diff(idx)
+    while a < n:
+        if a == n - 1:
+            runs.append((a, n, slice(int(idx[a]), int(idx[a]) + 1)))
+            break
+        step = int(d[a])
+        if step not in (1, -1):
+            runs.append((a, a + 1, slice(int(idx[a]), int(idx[a]) + 1)))
+            a += 1
+            continue
+        bad = np.flatnonzero(d[a:] != step)
+        b = a + 1 + (int(bad[0]) if bad.size else n - 1 - a)
+        first, last = int(idx[a]), int(idx[b - 1])
+        sl = slice(first, last + 1) if step == 1 else slice(first, (last - 1) if last > 0 else None, -1)
+        runs.append((a, b, sl))
+        a = b
+    return runs
+
+
+def tukey(n: int, fraction: float, dtype) -> np.ndarray:
+    """Tukey window: cosine tapers over `fraction` of `n` at each end, 1 between."""
+    w = np.ones(n, dtype=np.float64)
+    m = int(round(fraction * n))
+    if m > 0:
+        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(m) + 0.5) / m)
+        w[:m] = ramp
+        w[n - m :] = ramp[::-1]
+    return w.astype(dtype)
 
 
 def _hann_taper(n: int, dtype) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)).astype(dtype)
 
 
+@functools.lru_cache(maxsize=16)
 def _spectral_mask(shape: tuple[int, int], fmin: float, fmax: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ny, nx = shape
     fy = np.fft.fftfreq(ny)[:, None]
     fx = np.fft.rfftfreq(nx)[None, :]
     r = np.hypot(fy, fx)
-    return (r >= fmin) & (r <= fmax), fy, fx
+    mask = (r >= fmin) & (r <= fmax)
+    mask.flags.writeable = False
+    return mask, fy, fx
 
 
-def coarse_carrier(image: np.ndarray, *, fmin: float, fmax: float, max_crop: int = 1024) -> tuple[float, float, float]:
+@dataclasses.dataclass(frozen=True)
+class CropSpectrum:
+    """Hann-windowed spectrum of a central crop, kept for contrast estimates."""
+
+    half: np.ndarray  # rfft2 of (crop - mean) * window
+    shape: tuple[int, int]  # crop shape
+    mean: float  # mean intensity of the crop
+    window_sum: float  # sum of the 2-D window
+    window_sq_sum: float  # sum of its square
+
+
+def coarse_carrier(image: np.ndarray, *, fmin: float, fmax: float, max_crop: int = 1024) -> tuple[float, float, float, CropSpectrum]:
     """Rough carrier frequency from a Hann-windowed central crop.
 
     Parameters
@@ -88,14 +142,18 @@ def coarse_carrier(image: np.ndarray, *, fmin: float, fmax: float, max_crop: int
     peak_to_background : float
         Peak power over the median power in the search band (about 1 for an
         image without fringes).
+    crop : CropSpectrum
+        The windowed crop spectrum, for :func:`contrast_from_crop`.
     """
     ny, nx = image.shape
     cy, cx = min(ny, max_crop), min(nx, max_crop)
     y0, x0 = (ny - cy) // 2, (nx - cx) // 2
     crop = image[y0 : y0 + cy, x0 : x0 + cx]
-    crop = crop - crop.mean(dtype=np.float64).astype(crop.dtype)
-    crop = crop * _hann_taper(cy, crop.dtype)[:, None] * _hann_taper(cx, crop.dtype)[None, :]
-    power = np.abs(_fft.rfft2(crop)) ** 2
+    mean = float(crop.mean(dtype=np.float64))
+    wy, wx = _hann_taper(cy, crop.dtype), _hann_taper(cx, crop.dtype)
+    crop = (crop - crop.dtype.type(mean)) * wy[:, None] * wx[None, :]
+    half = _fft.rfft2(crop)
+    power = half.real**2 + half.imag**2
     # A 3x3 box sum makes the peak robust at very low dose (the sideband is
     # then a few bins wide after the Hann window).
     p = power.copy()
@@ -105,13 +163,16 @@ def coarse_carrier(image: np.ndarray, *, fmin: float, fmax: float, max_crop: int
     q = p.copy()
     q[:, 1:-1] += p[:, :-2] + p[:, 2:]
     mask, fy, fx = _spectral_mask((cy, cx), fmin, fmax)
+    info = CropSpectrum(half, (cy, cx), mean, float(wy.sum(dtype=np.float64) * wx.sum(dtype=np.float64)),
+                        float((wy.astype(np.float64) ** 2).sum() * (wx.astype(np.float64) ** 2).sum()))
     if not mask.any():
-        return math.nan, math.nan, 0.0
+        return math.nan, math.nan, 0.0, info
     masked = np.where(mask, q, -np.inf)
     iy, ix = np.unravel_index(int(np.argmax(masked)), masked.shape)
-    background = float(np.median(q[mask]))
+    vals = q[mask]
+    background = float(np.median(vals[:: max(1, vals.size // 20000)]))
     ratio = float(q[iy, ix] / background) if background > 0 else math.inf
-    return float(fy[iy, 0]), float(fx[0, ix]), ratio
+    return float(fy[iy, 0]), float(fx[0, ix]), ratio, info
 
 
 def refine_carrier(half: np.ndarray, shape: tuple[int, int], fy0: float, fx0: float, search: int) -> tuple[float, float]:
@@ -215,40 +276,37 @@ def orient(fy: float, fx: float, side: str, shape: tuple[int, int]) -> tuple[flo
     return fy, fx
 
 
-def contrast_from_spectrum(half: np.ndarray, shape: tuple[int, int], fy: float, fx: float, radius: float) -> float:
-    """Fringe contrast 2 sqrt(P_sb - P_noise) / F(0) from the spectrum.
+def contrast_from_crop(crop: CropSpectrum, fy: float, fx: float, radius: float) -> float:
+    """Fringe contrast 2 sqrt(P_sb - P_noise) / mean from the windowed crop spectrum.
 
-    P_sb is the power of the Hann-windowed spectrum (obtained exactly from
-    the unwindowed one with the 3-tap kernel, so that leakage of a
-    non-integer carrier stays inside the disc) summed over a disc of `radius`
-    cycles/px around the carrier, divided by the window's mean square
-    (3/8)^2. The noise power per bin is the median power (over ln 2, the
-    median of an exponential distribution) in an equal disc rotated by 90
+    P_sb is the power of the Hann-windowed crop spectrum summed over a disc of
+    `radius` cycles/px around the carrier (the window keeps the leakage of a
+    non-integer carrier inside the disc). By Parseval it equals
+    N sum(w^2) |c|^2 for a sideband of complex amplitude c, N the number of
+    crop pixels. The noise power per bin is the median power (over ln 2,
+    the median of an exponential distribution) in an equal disc rotated by 90
     degrees, where there is neither sideband nor centre band. For an object
-    of unit amplitude this is (Imax - Imin)/(Imax + Imin); otherwise it is
-    2 mu rms(A) / (1 + <A^2>).
+    of unit amplitude the result is (Imax - Imin)/(Imax + Imin); otherwise it
+    is 2 mu rms(A) / (1 + <A^2>), window-weighted over the crop.
     """
-    ny, nx = shape
-    f0 = float(np.abs(half[0, 0]))
-    if f0 <= 0:
+    if crop.mean <= 0:
         return 0.0
+    cy, cx = crop.shape
 
-    def disc_power(cy: float, cx: float) -> np.ndarray:
-        ry, rx = radius * ny, radius * nx
-        ky = np.arange(int(math.floor(cy - ry)) - 1, int(math.ceil(cy + ry)) + 2)
-        kx = np.arange(int(math.floor(cx - rx)) - 1, int(math.ceil(cx + rx)) + 2)
-        raw = gather(half, shape, ky, kx).astype(np.complex128)
-        win = 0.5 * raw[1:-1, :] - 0.25 * (raw[:-2, :] + raw[2:, :])
-        win = 0.5 * win[:, 1:-1] - 0.25 * (win[:, :-2] + win[:, 2:])
-        ky, kx = ky[1:-1], kx[1:-1]
-        inside = ((ky[:, None] - cy) / ny) ** 2 + ((kx[None, :] - cx) / nx) ** 2 <= radius**2
-        return np.abs(win[inside]) ** 2 / (3.0 / 8.0) ** 2
+    def disc_power(ky0: float, kx0: float) -> np.ndarray:
+        ry, rx = radius * cy, radius * cx
+        ky = np.arange(int(math.floor(ky0 - ry)), int(math.ceil(ky0 + ry)) + 1)
+        kx = np.arange(int(math.floor(kx0 - rx)), int(math.ceil(kx0 + rx)) + 1)
+        vals = gather(crop.half, crop.shape, ky, kx)
+        inside = ((ky[:, None] - ky0) / cy) ** 2 + ((kx[None, :] - kx0) / cx) ** 2 <= radius**2
+        return np.abs(vals[inside]).astype(np.float64) ** 2
 
-    p_sb = disc_power(fy * ny, fx * nx)
-    p_noise = disc_power(-fx * ny, fy * nx)  # rotated by 90 degrees
+    p_sb = disc_power(fy * cy, fx * cx)
+    p_noise = disc_power(-fx * cy, fy * cx)  # rotated by 90 degrees
     noise = float(np.median(p_noise)) / math.log(2.0) if p_noise.size else 0.0
     signal = max(float(p_sb.sum()) - noise * p_sb.size, 0.0)
-    return 2.0 * math.sqrt(signal) / f0
+    amp = math.sqrt(signal / (cy * cx * crop.window_sq_sum))
+    return 2.0 * amp / crop.mean
 
 
 # --------------------------------------------------------------------------- apertures
@@ -360,25 +418,43 @@ def sideband_patch(
     patch = gather(half, shape, k0y + dy, k0x + dx)
     if weights is None:
         rdt = np.float32 if patch.dtype == np.complex64 else np.float64
-        qy = ((k0y + dy) - cy) / ny  # cycles/px from the exact carrier
-        qx = ((k0x + dx) - cx) / nx
-        rho = np.sqrt((qy[:, None] / radius[0]) ** 2 + (qx[None, :] / radius[1]) ** 2)
-        w = aperture_weights(rho, edge, smoothness)
-        if fresnel_width:
-            fn = math.hypot(freq[0], freq[1])
-            uy, ux = freq[0] / fn, freq[1] / fn  # unit vector along the carrier
-            # distances in bins along/perpendicular to the carrier
-            along = (qy[:, None] * ny) * uy + (qx[None, :] * nx) * ux
-            perp = -(qy[:, None] * ny) * ux + (qx[None, :] * nx) * uy
-            w = w * ~((np.abs(perp) < 0.5 * fresnel_width) & (np.abs(along) > fresnel_width))
-        if smoothing_sigma:
-            w = w * np.exp(-2.0 * np.pi**2 * smoothing_sigma**2 * (qy[:, None] ** 2 + qx[None, :] ** 2))
-        weights = w.astype(rdt)
+        weights = _weights(tuple(shape), (float(freq[0]), float(freq[1])), (float(radius[0]), float(radius[1])),
+                           tuple(out_shape), edge, float(smoothness),
+                           None if fresnel_width is None else float(fresnel_width),
+                           None if smoothing_sigma is None else float(smoothing_sigma), np.dtype(rdt).str)
     patch *= weights
     return patch, weights
 
 
-def patch_to_wave(patch: np.ndarray, shape: tuple[int, int], freq: tuple[float, float], *, correct_carrier: bool = True) -> np.ndarray:
+@functools.lru_cache(maxsize=8)
+def _weights(shape, freq, radius, out_shape, edge, smoothness, fresnel_width, smoothing_sigma, dtype) -> np.ndarray:
+    """Aperture weights on the output box (cached: series reuse one geometry)."""
+    ny, nx = shape
+    my, mx = out_shape
+    cy, cx = freq[0] * ny, freq[1] * nx
+    k0y, k0x = int(round(cy)), int(round(cx))
+    dy = np.rint(np.fft.fftfreq(my) * my)
+    dx = np.rint(np.fft.fftfreq(mx) * mx)
+    qy = (((k0y + dy) - cy) / ny).astype(dtype)  # cycles/px from the exact carrier
+    qx = (((k0x + dx) - cx) / nx).astype(dtype)
+    rho = np.sqrt((qy[:, None] / np.float32(radius[0])) ** 2 + (qx[None, :] / np.float32(radius[1])) ** 2)
+    w = aperture_weights(rho.astype(dtype), edge, smoothness)
+    if fresnel_width:
+        fn = math.hypot(freq[0], freq[1])
+        uy, ux = freq[0] / fn, freq[1] / fn  # unit vector along the carrier
+        # distances in bins along/perpendicular to the carrier
+        along = (qy[:, None] * ny) * uy + (qx[None, :] * nx) * ux
+        perp = -(qy[:, None] * ny) * ux + (qx[None, :] * nx) * uy
+        w = w * ~((np.abs(perp) < 0.5 * fresnel_width) & (np.abs(along) > fresnel_width))
+    if smoothing_sigma:
+        w = w * np.exp(-2.0 * np.pi**2 * smoothing_sigma**2 * (qy[:, None] ** 2 + qx[None, :] ** 2))
+    w = np.ascontiguousarray(w, dtype=dtype)
+    w.flags.writeable = False
+    return w
+
+
+def patch_to_wave(patch: np.ndarray, shape: tuple[int, int], freq: tuple[float, float], *,
+                  correct_carrier: bool = True, normalise: bool = True) -> np.ndarray:
     """Inverse FFT of a sideband patch to the complex wave on the output grid.
 
     The result is normalised so that a hologram
@@ -386,11 +462,14 @@ def patch_to_wave(patch: np.ndarray, shape: tuple[int, int], freq: tuple[float, 
     independent of the output shape. Output sample j lies at input position
     j Ny / My (px) along y, likewise along x. With `correct_carrier` the
     residual sub-bin carrier exp(2 pi i (q - q_bin).r) is removed exactly.
+    Without `normalise` the 1/(Ny Nx) factor is left out (it cancels in an
+    object/reference ratio).
     """
     ny, nx = shape
     my, mx = patch.shape[-2:]
     wave = _fft.ifft2(patch, norm="forward")
-    wave *= 1.0 / (ny * nx)
+    if normalise:
+        wave *= 1.0 / (ny * nx)
     if correct_carrier:
         wave *= carrier_ramp(shape, (my, mx), freq, wave.dtype)
     return wave

