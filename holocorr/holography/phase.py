@@ -23,6 +23,7 @@ import numpy as np
 import xarray as xr
 
 from .._provenance import provenance
+from .._region import region_mask
 from .._validate import as_dataarray, check_choice, check_finite, real_image
 from ..errors import (
     CalibrationError,
@@ -468,57 +469,6 @@ def _check_order(order: Any) -> int:
     return int(order)
 
 
-def _region_mask(
-    region: Any, xs: np.ndarray, ys: np.ndarray, units: dict[str, str]
-) -> tuple[np.ndarray | None, dict | None]:
-    """Bool (M, N) mask from {"x": slice(lo, hi), "y": ...} in coordinate units."""
-    if region is None:
-        return None, None
-    if not isinstance(region, Mapping):
-        raise ParameterError(
-            f"region must be a dict of coordinate slices, e.g. {{'x': slice(0, 50)}}, "
-            f"got {type(region).__name__}."
-        )
-    if not region:
-        raise ParameterError("region is an empty dict; give e.g. {'x': slice(0, 50)} or None.")
-    sel = {"y": np.ones(ys.size, bool), "x": np.ones(xs.size, bool)}
-    record = {}
-    for dim, s in region.items():
-        if dim not in sel:
-            raise ParameterError(
-                f"region has key {dim!r}; only 'y' and 'x' are allowed, e.g. "
-                "{'x': slice(0, 50)} in the data's coordinate units."
-            )
-        if not isinstance(s, slice) or s.step is not None:
-            raise ParameterError(
-                f"region[{dim!r}] must be a slice(start, stop) in {units[dim]} without "
-                f"step, got {s!r}."
-            )
-        for v in (s.start, s.stop):
-            if v is not None and (
-                isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v)
-            ):
-                raise ParameterError(
-                    f"region[{dim!r}] bounds must be finite numbers in {units[dim]} or "
-                    f"None, got {s!r}."
-                )
-        c = xs if dim == "x" else ys
-        m = np.ones(c.size, bool)
-        if s.start is not None:
-            m &= c >= float(s.start)
-        if s.stop is not None:
-            m &= c <= float(s.stop)
-        if not m.any():
-            raise ParameterError(
-                f"region[{dim!r}] = {s!r} selects no pixels; the {dim} coordinate runs "
-                f"from {c.min():.6g} to {c.max():.6g} {units[dim]} (bounds are in these "
-                "units and inclusive)."
-            )
-        sel[dim] = m
-        record[dim] = [s.start, s.stop]
-    return sel["y"][:, None] & sel["x"][None, :], record
-
-
 def _term_names(order: int, ux: str, uy: str) -> tuple[list[str], list[str]]:
     names, units = [], []
     for i, j in _k.poly_terms(order):
@@ -622,7 +572,7 @@ def remove_ramp(
     xs, ux, _ = _coord(da, "x")
     ys, uy, _ = _coord(da, "y")
     valid = _mask_values(mask, da, arr.shape)
-    rmask, rrecord = _region_mask(region, xs, ys, {"x": ux, "y": uy})
+    rmask, rrecord = (None, None) if region is None else region_mask(region, da, name="region")
 
     terms = _k.poly_terms(order)
     nterms = len(terms)

@@ -27,6 +27,7 @@ import numpy as np
 import xarray as xr
 
 from .._provenance import provenance
+from .._region import region_mask
 from .._validate import (
     as_dataarray,
     check_choice,
@@ -440,63 +441,6 @@ def _resolve_beam_energy(da: xr.DataArray, beam_energy_kv: Any) -> float:
 # --------------------------------------------------------------------------- #
 # amplitude -> thickness
 # --------------------------------------------------------------------------- #
-def _region_mask(region: dict, amp: xr.DataArray) -> tuple[np.ndarray, dict]:
-    core = amp.dims[-2:]
-    mask = np.ones(tuple(amp.sizes[d] for d in core), dtype=bool)
-    record: dict[str, Any] = {}
-    if not region:
-        raise ParameterError(
-            "vacuum={} is empty; give e.g. {'x': slice(0, 40)} in the data's units."
-        )
-    for d, sl in region.items():
-        if d not in core:
-            raise ParameterError(
-                f"vacuum region names dim {d!r}; only {core} are allowed, "
-                "e.g. vacuum={'x': slice(0, 40)}."
-            )
-        if isinstance(sl, slice):
-            if sl.step is not None:
-                raise ParameterError(f"vacuum slice for {d!r} must not have a step, got {sl!r}.")
-            lo, hi = sl.start, sl.stop
-        elif isinstance(sl, tuple | list) and len(sl) == 2:
-            lo, hi = sl
-        else:
-            raise ParameterError(
-                f"vacuum region for {d!r} must be a slice (e.g. slice(0, 40)) or a "
-                f"(start, stop) pair in the data's units, got {sl!r}."
-            )
-        for v in (lo, hi):
-            if v is not None and (
-                isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v)
-            ):
-                raise ParameterError(
-                    f"vacuum region bounds for {d!r} must be finite numbers or None, got {sl!r}."
-                )
-        if d in amp.coords:
-            c = np.asarray(amp[d].values, dtype=np.float64)
-            cu = amp[d].attrs.get("units", "")
-        else:
-            c = np.arange(amp.sizes[d], dtype=np.float64)
-            cu = "px"
-        a = -np.inf if lo is None else float(lo)
-        b = np.inf if hi is None else float(hi)
-        a, b = min(a, b), max(a, b)
-        sel = (c >= a) & (c <= b)
-        if not sel.any():
-            raise ParameterError(
-                f"vacuum region {d}=[{lo}, {hi}] selects no pixel: the data's {d!r} "
-                f"coordinate runs from {c.min():.6g} to {c.max():.6g}{' ' + cu if cu else ''}. "
-                "Give the region "
-                "in the data's coordinate units."
-            )
-        axis = core.index(d)
-        shape = [1, 1]
-        shape[axis] = sel.size
-        mask &= sel.reshape(shape)
-        record[d] = [lo, hi]
-    return mask, record
-
-
 def _vacuum_amplitude(vacuum: Any, amp: xr.DataArray, arr: np.ndarray) -> tuple[Any, dict, Any]:
     """Return (A_vac broadcastable to arr, description for attrs/provenance, mask for hash)."""
     if vacuum is None:
@@ -512,7 +456,7 @@ def _vacuum_amplitude(vacuum: Any, amp: xr.DataArray, arr: np.ndarray) -> tuple[
         value = check_positive("vacuum", float(vacuum))
         return value, {"kind": "value", "vacuum_amplitude": value}, None
     if isinstance(vacuum, dict):
-        mask, record = _region_mask(vacuum, amp)
+        mask, record = region_mask(vacuum, amp, name="vacuum")
         desc = {"kind": "region", "region": record}
         mask_for_hash = None
     elif isinstance(vacuum, xr.DataArray | np.ndarray | list):
