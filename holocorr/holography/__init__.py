@@ -4,6 +4,8 @@ Sign convention: with the default ``sideband="upper"``, a positive projected
 potential gives a positive phase (see :mod:`holocorr.holography.reconstruct`).
 """
 
+from .insitu import potential_change, register_waves
+from .noise import PhaseNoise, aperture_area, detection_limit, phase_noise
 from .phase import remove_ramp, residues, unwrap
 from .physics import (
     interaction_constant,
@@ -27,4 +29,10 @@ __all__ = [
     "phase_to_potential",
     "thickness_from_amplitude",
     "mean_free_path",
+    "PhaseNoise",
+    "phase_noise",
+    "detection_limit",
+    "aperture_area",
+    "potential_change",
+    "register_waves",
 ]
