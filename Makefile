@@ -18,7 +18,7 @@ test: $(STAMP)  ## install, then run the whole test suite
 	$(PY) -m pytest -n 2 -q
 
 demo: $(STAMP)  ## install, then run the demo on generated / bundled data
-	$(PY) -m holocorr.demo -o results
+	$(VENV)/bin/holocorr demo -o results --overwrite
 
 bench: $(STAMP)  ## print measured speed ratios against the FFT floor
 	$(PY) benchmarks/bench_reconstruct.py

@@ -1,0 +1,211 @@
+"""The ``holocorr`` command line: a thin layer over the public Python API.
+
+Exit codes: 0 success, 2 usage error, 3 bad data or parameters (one-line
+message; the traceback only with ``--debug``). Outputs are never written over
+an input, and an existing output is only replaced with ``--overwrite``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from .._version import __version__
+from ..errors import HolocorrError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_USAGE, EXIT_DATA = 0, 2, 3
+log = logging.getLogger("holocorr")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's usage errors -> exit 2
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"holocorr: error: {message}\n")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", "-q", action="store_true", help="only errors; no progress bars")
+    p.add_argument("--verbose", "-v", action="store_true", help="more detail")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _out_path(path: str, overwrite: bool) -> Path:
+    out = Path(path)
+    if out.exists() and not overwrite:
+        raise HolocorrError(f"{out} exists; choose another output or pass --overwrite.")
+    return out
+
+
+def _cmd_info(args) -> int:
+    import holocorr
+
+    da = holocorr.load(args.file)
+    coords = {}
+    for d in da.dims:
+        c = da[d]
+        u = c.attrs.get("units", "")
+        if c.size > 1:
+            coords[d] = f"{da.sizes[d]} x {float(c[1] - c[0]):.6g} {u} (from {float(c[0]):.6g})"
+        else:
+            coords[d] = f"{da.sizes[d]}"
+    keys = ("beam_energy_kv", "biprism_voltage_v", "exposure_s", "magnification", "signal_type",
+            "source_sha256")
+    info = {"file": str(args.file), "dims": list(da.dims), "shape": list(da.shape), "dtype": str(da.dtype),
+            "axes": coords, **{k: da.attrs[k] for k in keys if k in da.attrs}}
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+    else:
+        for k, v in info.items():
+            if isinstance(v, dict):
+                print(f"{k}:")
+                for kk, vv in v.items():
+                    print(f"  {kk}: {vv}")
+            else:
+                print(f"{k}: {v}")
+    return EXIT_OK
+
+
+def _cmd_reconstruct(args) -> int:
+    import holocorr
+    from holocorr.holography import reconstruct
+
+    out = _out_path(args.output, args.overwrite)
+    holo = holocorr.load(args.hologram)
+    ref = holocorr.load(args.reference) if args.reference else None
+    radius = args.radius if args.radius_y is None else (args.radius_y, args.radius)
+    ds = reconstruct(
+        holo, ref, sideband=args.sideband, radius=radius, edge=args.edge,
+        output_shape=tuple(args.output_shape) if args.output_shape else None,
+        unwrap=not args.no_unwrap, apodize=args.apodize,
+        reference_smoothing=args.reference_smoothing, fresnel_filter=args.fresnel_filter,
+    )
+    inputs = [args.hologram] + ([args.reference] if args.reference else [])
+    holocorr.save(ds, out, overwrite=args.overwrite, inputs=inputs)
+    sb = json.loads(ds.attrs["sideband"])
+    log.info("sideband: spacing %.3f px, angle %.2f deg, contrast %.3f", sb["spacing_px"], sb["angle_deg"],
+             sb["contrast"])
+    print(out)
+    return EXIT_OK
+
+
+def _cmd_potential(args) -> int:
+    import holocorr
+    from holocorr.holography import potential_change
+
+    out = _out_path(args.output, args.overwrite)
+    charged = holocorr.io.load_dataset(args.charged)
+    pristine = holocorr.io.load_dataset(args.pristine)
+    vacuum = None
+    if args.vacuum_x:
+        vacuum = {"x": tuple(args.vacuum_x)}
+    res = potential_change(charged, pristine, thickness=args.thickness, vacuum=vacuum,
+                           beam_energy_kv=args.beam_energy_kv)
+    holocorr.save(res, out, overwrite=args.overwrite, inputs=[args.charged, args.pristine])
+    print(out)
+    return EXIT_OK
+
+
+def _cmd_demo(args) -> int:
+    from ..demo import run
+
+    run(Path(args.output), overwrite=args.overwrite, progress=not args.quiet)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``holocorr`` command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    p = _Parser(prog="holocorr", description="Electron holography + EELS + statistics for battery interfaces.")
+    p.add_argument("--version", action="version", version=f"holocorr {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("info", help="metadata summary of a file")
+    s.add_argument("file")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    _common(s)
+    s.set_defaults(func=_cmd_info)
+
+    s = sub.add_parser("reconstruct", help="reconstruct an off-axis hologram to a NetCDF/Zarr file")
+    s.add_argument("hologram")
+    s.add_argument("--reference", "-r", help="vacuum reference hologram")
+    s.add_argument("--output", "-o", required=True, help="output .nc or .zarr")
+    s.add_argument("--sideband", choices=("upper", "lower"), default="upper")
+    s.add_argument("--radius", type=float, default=1 / 3, help="aperture radius / |q_c| (default 1/3)")
+    s.add_argument("--radius-y", type=float, default=None, help="elliptical aperture: radius along fy")
+    s.add_argument("--edge", choices=("tanh", "butterworth", "gaussian", "hard"), default="tanh")
+    s.add_argument("--output-shape", type=int, nargs=2, metavar=("NY", "NX"))
+    s.add_argument("--apodize", type=float, default=None, help="Tukey taper fraction per side")
+    s.add_argument("--reference-smoothing", type=float, default=None, help="sigma in px")
+    s.add_argument("--fresnel-filter", type=float, default=None, help="stripe width in FFT px")
+    s.add_argument("--no-unwrap", action="store_true")
+    s.add_argument("--overwrite", action="store_true")
+    _common(s)
+    s.set_defaults(func=_cmd_reconstruct)
+
+    s = sub.add_parser("potential", help="charged - pristine potential change from two reconstructions")
+    s.add_argument("charged")
+    s.add_argument("pristine")
+    s.add_argument("--thickness", type=float, required=True, help="specimen thickness [nm]")
+    s.add_argument("--vacuum-x", type=float, nargs=2, metavar=("X0", "X1"), help="vacuum x range [nm]")
+    s.add_argument("--beam-energy-kv", type=float, default=None)
+    s.add_argument("--output", "-o", required=True)
+    s.add_argument("--overwrite", action="store_true")
+    _common(s)
+    s.set_defaults(func=_cmd_potential)
+
+    s = sub.add_parser("demo", help="run the demo on the bundled reference data")
+    s.add_argument("--output", "-o", default="results")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing results folder")
+    _common(s)
+    s.set_defaults(func=_cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``holocorr`` command.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit code: 0 ok, 2 usage, 3 bad data.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help / --version / usage errors
+        return int(exc.code or 0)
+    level = logging.ERROR if args.quiet else (logging.DEBUG if args.verbose else logging.INFO)
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    import holocorr
+
+    try:
+        with holocorr.set_options(progress=not args.quiet):
+            with warnings.catch_warnings():
+                if args.quiet:
+                    warnings.simplefilter("ignore")
+                return args.func(args)
+    except HolocorrError as exc:
+        if args.debug:
+            raise
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"holocorr: error: {msg}", file=sys.stderr)
+        return EXIT_DATA
+    except KeyboardInterrupt:
+        print("holocorr: interrupted", file=sys.stderr)
+        return 130
