@@ -30,6 +30,7 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[docs]'
 	$(VENV)/bin/sphinx-build -W -b html docs docs/_build/html
+	$(VENV)/bin/sphinx-build -W -b doctest docs docs/_build/doctest
 
 clean:
 	rm -rf $(VENV) results docs/_build .pytest_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from typing import Any
 
@@ -23,26 +24,21 @@ OPTIONS: dict[str, Any] = {
 
 def _check(name: str, value: Any) -> Any:
     if name == "fft_threads":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ParameterError(
                 f"fft_threads must be a positive integer, got {value!r}; "
                 "use for example set_options(fft_threads=2)."
             )
+        value = int(value)
     elif name == "fft_backend":
         if value not in _FFT_BACKENDS:
-            raise ParameterError(
-                f"fft_backend must be one of {_FFT_BACKENDS}, got {value!r}."
-            )
+            raise ParameterError(f"fft_backend must be one of {_FFT_BACKENDS}, got {value!r}.")
     elif name == "fft_planner":
         if value not in _FFT_PLANNERS:
-            raise ParameterError(
-                f"fft_planner must be one of {_FFT_PLANNERS}, got {value!r}."
-            )
+            raise ParameterError(f"fft_planner must be one of {_FFT_PLANNERS}, got {value!r}.")
     elif name == "fft_wisdom_dir":
         if value is not None and not isinstance(value, str | os.PathLike):
-            raise ParameterError(
-                f"fft_wisdom_dir must be a folder path or None, got {value!r}."
-            )
+            raise ParameterError(f"fft_wisdom_dir must be a folder path or None, got {value!r}.")
     elif name == "progress":
         if not isinstance(value, bool):
             raise ParameterError(f"progress must be True or False, got {value!r}.")
@@ -55,8 +51,7 @@ class set_options:  # noqa: N801  (named like xarray.set_options)
     Parameters
     ----------
     fft_threads : int
-        Threads used by every FFT (default: the number of CPU cores). Inside
-        dask tasks holocorr uses one thread per task regardless.
+        Threads used by every FFT (default: the number of CPU cores).
     fft_backend : {"auto", "scipy", "pyfftw"}
         ``"auto"`` uses a pyFFTW plan when FFTW wisdom for that transform is
         already stored (planning is then instant) and ``scipy.fft`` otherwise,
@@ -87,13 +82,10 @@ class set_options:  # noqa: N801  (named like xarray.set_options)
     def __init__(self, **kwargs: Any) -> None:
         unknown = sorted(set(kwargs) - set(OPTIONS))
         if unknown:
-            raise ParameterError(
-                f"unknown option(s) {unknown}; the options are {sorted(OPTIONS)}."
-            )
-        for k, v in kwargs.items():
-            _check(k, v)
-        self._old = {k: OPTIONS[k] for k in kwargs}
-        OPTIONS.update(kwargs)
+            raise ParameterError(f"unknown option(s) {unknown}; the options are {sorted(OPTIONS)}.")
+        new = {k: _check(k, v) for k, v in kwargs.items()}  # all checked before any is set
+        self._old = {k: OPTIONS[k] for k in new}
+        OPTIONS.update(new)
 
     def __enter__(self) -> set_options:
         return self

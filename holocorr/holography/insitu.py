@@ -12,7 +12,7 @@ from scipy import ndimage
 
 from .._provenance import provenance
 from .._region import region_mask
-from .._validate import axis_step, check_positive
+from .._validate import axis_step, check_positive, user_stacklevel
 from ..errors import CalibrationError, HolocorrWarning, ParameterError, ShapeError
 from .noise import phase_noise
 from .physics import interaction_constant, phase_to_potential
@@ -207,7 +207,7 @@ def potential_change(
                 "for maps, register on features (register=False and shift yourself) or crop to an "
                 "area with structure in both directions.",
                 HolocorrWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         sy, sx = reg["shift_px"]
         if sy or sx:
@@ -249,7 +249,7 @@ def potential_change(
             "no vacuum region given: the constant of the phase difference is undetermined "
             "(only a multiple of 2 pi was removed). Pass vacuum={'x': slice(...)} in the data's units.",
             HolocorrWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     dphi -= offset
     dtype = pristine["phase"].dtype

@@ -24,7 +24,7 @@ import xarray as xr
 
 from .._provenance import provenance
 from .._region import region_mask
-from .._validate import as_dataarray, check_choice, check_finite, real_image
+from .._validate import as_dataarray, check_choice, check_finite, real_image, user_stacklevel
 from ..errors import (
     CalibrationError,
     DataError,
@@ -400,7 +400,7 @@ def unwrap(
             f"{not_converged[0][1]} iterations; the result may be inaccurate. Simplify "
             "the mask or use method='quality'.",
             HolocorrWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     if max(n_reg) > 1:
         warnings.warn(
@@ -408,7 +408,7 @@ def unwrap(
             "(4-connectivity); each is unwrapped on its own and their relative 2π "
             "offset is not determined. Join them in the mask (or crop) if it matters.",
             HolocorrWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     tot_res, tot_disc = sum(n_res), sum(n_disc)
     if tot_res or tot_disc:
@@ -423,7 +423,7 @@ def unwrap(
             f"the region with mask=...; compare with method={other}"
             + ("." if method == "quality" else ", which keeps errors local."),
             HolocorrWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
 
     attrs = dict(da.attrs)

@@ -522,7 +522,7 @@ def thickness_from_amplitude(
     Parameters
     ----------
     amplitude : (y, x) or (frame, y, x) xarray.DataArray or ndarray
-        Reconstructed amplitude |psi| (dimensionless), > 0 everywhere. A plain
+        Reconstructed amplitude ``|psi|`` (dimensionless), > 0 everywhere. A plain
         ndarray gets pixel coordinates and an UncalibratedWarning.
     mean_free_path : float or xarray.DataArray or ndarray [nm]
         Inelastic mean free path lambda_in (see :func:`mean_free_path`): a

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import sys
-import warnings
 from pathlib import Path
 
+from .._validate import warn
 from ..errors import FileFormatError
 
 __all__ = [
@@ -103,17 +102,6 @@ def check_readable(path: Path, ext: str) -> None:
         )
 
 
-def _user_stacklevel() -> int:
-    """Stack level of the first frame outside holocorr (for warnings.warn)."""
-    pkg = str(Path(__file__).resolve().parent.parent)
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(pkg):
-        frame = frame.f_back
-        level += 1
-    return level
-
-
 def warn_user(message: str, category: type[Warning]) -> None:
     """Warn with a stack level that points at the user's line.
 
@@ -122,4 +110,4 @@ def warn_user(message: str, category: type[Warning]) -> None:
     message : str
     category : type of Warning
     """
-    warnings.warn(message, category, stacklevel=_user_stacklevel())
+    warn(message, category)

@@ -1,4 +1,4 @@
-"""Ground-truth reference specimen (Pt | in-situ negative electrode | LATSPO) and its holograms.
+"""Ground-truth reference specimen (Pt, in-situ negative electrode, LATSPO) and its holograms.
 
 :func:`specimen` builds the 2-D ground-truth maps of the reference specimen of
 SCIENCE.md (Li content, mean inner potential, electrode potential, thickness,
@@ -189,7 +189,7 @@ def specimen(
     mfp_pt_nm: float | None = None,
     mfp_latspo_nm: float | None = None,
 ) -> xr.Dataset:
-    """Ground-truth maps of the reference specimen Pt | negative electrode | LATSPO.
+    """Ground-truth maps of the reference specimen Pt, negative electrode, LATSPO.
 
     **Geometry.** Coordinates ``y`` (rows, downwards) and ``x`` in nm, with
     ``x = 0`` on the pivot of the Pt interface and ``y = 0`` on the top row.
@@ -238,7 +238,7 @@ def specimen(
     A phase step of ~12-30 rad needs such a ramp to stay within the
     sideband's bandwidth: the ramp's largest phase gradient,
     pi phi / (2 w) per nm, should stay below about 2 pi / (3 s) rad per
-    pixel for a fringe spacing s [px] and an aperture of |q_c|/3. With the
+    pixel for a fringe spacing s [px] and an aperture of ``|q_c|/3``. With the
     defaults at 1 nm/px that is 0.13 rad/px over LATSPO and 0.31 rad/px over
     Pt, against 0.47 rad/px for s = 4.5 px. Steeper features, such as the
     Pt interface itself (an 18 rad step with sigma = 5 nm), exceed the
@@ -297,7 +297,7 @@ def specimen(
         (-90, 90).
     interface_curvature_per_um : float
         Interface curvature kappa [1/um]. The centre of curvature must lie
-        outside the field of view (|kappa| times the largest pivot-to-pixel
+        outside the field of view (``|kappa|`` times the largest pivot-to-pixel
         distance < 1).
     vacuum_width_nm : float
         Height of the vacuum strip at the top [nm], >= 0.
@@ -622,8 +622,8 @@ def holograms(
 
     Both holograms come from :func:`holocorr.simulate.hologram`, the model
     I = I0 [1 + A^2 + 2 mu A cos(2 pi q_c.r + phi + phi_d)]. The object has
-    A = specimen amplitude x |F| and phi = specimen phase + arg F. The
-    reference has A = |F| and phi = arg F. Both share the distortion phase
+    A = specimen amplitude x ``|F|`` and phi = specimen phase + arg F. The
+    reference has A = ``|F|`` and phi = arg F. Both share the distortion phase
     phi_d and the biprism Fresnel factor F. Dividing the object wave by the
     reference wave cancels both, and the specimen's exp(i phi) A remains.
 
@@ -652,10 +652,10 @@ def holograms(
     small phase modulation. The factor multiplies the sideband of object
     and reference alike, so it cancels in the division. Only the first
     fringes, with local frequency d/d0^2 inside the aperture, show in a
-    reconstruction without reference. The centre band carries |F|^2, which
+    reconstruction without reference. The centre band carries ``|F|^2``, which
     differs between object and reference by the factor A^2. Where the
     chirp's local frequency enters the sideband aperture (d ~ 2 d0^2/(3 s)
-    for spacing s and an aperture of |q_c|/3), it leaks into the sideband
+    for spacing s and an aperture of ``|q_c|/3``), it leaks into the sideband
     and does not cancel. This is the "Fresnel streak" through the
     sideband, as in real data. With the defaults its amplitude there is
     about a exp(-2 d0^2 / (3 s l)) ~ 0.002, too small to matter. A longer

@@ -1,4 +1,4 @@
-"""Shared pytest set-up: FFTW wisdom goes to a temporary folder, never ~/.cache."""
+"""Shared pytest set-up (tests and doctests): FFTW wisdom goes to a temporary folder, never ~/.cache."""
 
 import pytest
 
