@@ -126,10 +126,14 @@ def potential_change(
 
     dV(x, y) = (phi_charged - phi_pristine) / (C_E t). The charged
     reconstruction is registered onto the pristine one sub-pixel (upsampled
-    phase correlation on the amplitude), shifted (cubic spline on the
-    unwrapped phase and the amplitude) and cropped to the common area. Both
-    phases are referred to the same vacuum region. The mean inner potential
-    times thickness, and any fixed artefact, cancel in the difference.
+    phase correlation on the amplitude), shifted and cropped to the common
+    area. With the complex waves present (as returned by ``reconstruct``) the
+    charged wave is Fourier-shifted (exact for the band-limited wave) and the
+    difference is the unwrapped argument of wave_c conj(wave_p), so steep
+    phases that are hard to unwrap on their own (a Pt layer) do not matter;
+    otherwise the unwrapped phases are shifted by cubic splines and
+    subtracted. Both states are referred to the same vacuum region. The mean
+    inner potential times thickness, and any fixed artefact, cancel.
 
     Parameters
     ----------
@@ -193,8 +197,7 @@ def potential_change(
                 f"{st} was recorded at {other} kV but beam_energy_kv={kv:g}; compare states at one beam energy."
             )
 
-    phi_c = np.asarray(charged["phase"].values, dtype=np.float64)
-    amp_c = np.asarray(charged["amplitude"].values, dtype=np.float64)
+    use_waves = "wave" in charged and "wave" in pristine
     reg = {"shift_px": (0.0, 0.0), "shift_nm": (0.0, 0.0), "error": 0.0}
     if register:
         reg = register_waves(charged, pristine, upsample=upsample)
@@ -209,12 +212,20 @@ def potential_change(
                 HolocorrWarning,
                 stacklevel=user_stacklevel(),
             )
-        sy, sx = reg["shift_px"]
+    sy, sx = reg["shift_px"]
+    if use_waves:
+        # The waves are band-limited by the sideband aperture, so a Fourier
+        # shift is exact, and the wrapped difference needs no unwrapping of
+        # the (possibly steep) individual phases.
+        wave_c = np.asarray(charged["wave"].values, dtype=np.complex128)
+        if sy or sx:
+            wave_c = np.fft.ifft2(ndimage.fourier_shift(np.fft.fft2(wave_c), (sy, sx)))
+        wrapped = np.angle(wave_c * np.conj(np.asarray(pristine["wave"].values, dtype=np.complex128)))
+    else:
+        phi_c = np.asarray(charged["phase"].values, dtype=np.float64)
         if sy or sx:
             phi_c = ndimage.shift(phi_c, (sy, sx), order=3, mode="nearest")
-            amp_c = ndimage.shift(amp_c, (sy, sx), order=3, mode="nearest")
-    sy, sx = reg["shift_px"]
-    ny, nx = phi_c.shape
+    ny, nx = charged["phase"].shape
     y0, y1 = int(math.ceil(max(sy, 0.0))), ny - int(math.ceil(max(-sy, 0.0)))
     x0, x1 = int(math.ceil(max(sx, 0.0))), nx - int(math.ceil(max(-sx, 0.0)))
     if y1 - y0 < 8 or x1 - x0 < 8:
@@ -224,7 +235,13 @@ def potential_change(
         )
     crop = {"y": slice(y0, y1), "x": slice(x0, x1)}
     pr = pristine.isel(crop)
-    dphi = phi_c[y0:y1, x0:x1] - np.asarray(pr["phase"].values, dtype=np.float64)
+    if use_waves:
+        from .phase import unwrap as _unwrap
+
+        dwrapped = xr.DataArray(wrapped[y0:y1, x0:x1], dims=("y", "x"), coords=pr["phase"].coords)
+        dphi = np.asarray(_unwrap(dwrapped).values, dtype=np.float64)
+    else:
+        dphi = phi_c[y0:y1, x0:x1] - np.asarray(pr["phase"].values, dtype=np.float64)
     like = pr["phase"]
     offset = 0.0
     vac_mask = None
