@@ -139,7 +139,7 @@ def test_ill_conditioned_registration_is_reported():
         return reconstruct(hologram(P, a, **kw), hologram(0 * P, **kw), output_shape=(ny, nx))
 
     ds = rec(np.exp(-t / 338.0))
-    with pytest.warns(HolocorrWarning, match="ill-conditioned"):
+    with pytest.warns(HolocorrWarning, match=r"registration is uncertain.*least constrained along \(dy, dx\) = \(-?1.00, -?0.00\)"):
         out = potential_change(ds, ds, thickness=150.0, vacuum={"x": (5, 40)})
     assert out.attrs["registration_condition"] > 50
 
