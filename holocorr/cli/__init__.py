@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._version import __version__
-from ..errors import HolocorrError
+from ..errors import HolocorrError, HolocorrWarning
 
 __all__ = ["main"]
 
@@ -191,14 +191,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help / --version / usage errors
         return int(exc.code or 0)
     level = logging.ERROR if args.quiet else (logging.DEBUG if args.verbose else logging.INFO)
-    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    # Configure holocorr's own logger only: third-party INFO chatter stays silent.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
     import holocorr
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        # On the command line a warning is a message, not a source location.
+        print(f"holocorr: warning: {message}", file=sys.stderr)
 
     try:
         with holocorr.set_options(progress=not args.quiet):
             with warnings.catch_warnings():
-                if args.quiet:
-                    warnings.simplefilter("ignore")
+                warnings.showwarning = show
+                # holocorr's warnings are messages for the user on the command line
+                warnings.simplefilter("ignore" if args.quiet else "default", HolocorrWarning)
                 return args.func(args)
     except HolocorrError as exc:
         if args.debug:
