@@ -136,10 +136,18 @@ def main() -> None:
         sb = find_sideband(obj, reference=ref)
         r = np.hypot(*sb.frequency) / 3
         tn, _ = med(lambda: plain_numpy(obj, ref, sb.frequency, r), k=3)
-        print(f"plain numpy (full fft2 + full ifft2):   {tn * 1e3:8.1f} ms   ratio {tn / floor:5.2f}  ({tn / ours:.1f}x slower than holocorr)")
+        print(
+            f"plain numpy (full fft2 + full ifft2):   {tn * 1e3:8.1f} ms   ratio {tn / floor:5.2f}  "
+            f"({tn / ours:.1f}x slower than holocorr)"
+        )
     env = dict(os.environ)
-    out = subprocess.run([sys.executable, __file__, "--cold-child", "--size", str(args.size)],
-                         capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--cold-child", "--size", str(args.size)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     c = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"cold first call (fresh process):        {c['cold_s'] * 1e3:8.1f} ms")
     print(f"peak RSS above the input arrays:        {c['peak_rss_above_inputs_mb']:8.1f} MB")

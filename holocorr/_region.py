@@ -35,8 +35,7 @@ def _bounds(dim: str, spec: Any, name: str, units: str) -> tuple[Any, Any]:
         bad = isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v)
         if v is not None and bad:
             raise ParameterError(
-                f"{name}[{dim!r}] bounds must be finite numbers in {units or 'the data units'} "
-                f"or None, got {spec!r}."
+                f"{name}[{dim!r}] bounds must be finite numbers in {units or 'the data units'} or None, got {spec!r}."
             )
     return lo, hi
 
@@ -84,18 +83,13 @@ def region_mask(region: Any, like: xr.DataArray, *, name: str = "region") -> tup
             f"data's units, got {type(region).__name__}."
         )
     if not region:
-        raise ParameterError(
-            f"{name}={{}} is empty; give e.g. {{'x': slice(0, 40)}} in the data's units."
-        )
+        raise ParameterError(f"{name}={{}} is empty; give e.g. {{'x': slice(0, 40)}} in the data's units.")
     mask = np.ones(tuple(like.sizes[d] for d in core), dtype=bool)
     record: dict[str, Any] = {}
     for dim, spec in region.items():
         if dim not in core:
             allowed = " and ".join(repr(d) for d in core)
-            raise ParameterError(
-                f"{name} names dim {dim!r}; only {allowed} are allowed, "
-                "e.g. {'x': slice(0, 40)}."
-            )
+            raise ParameterError(f"{name} names dim {dim!r}; only {allowed} are allowed, e.g. {{'x': slice(0, 40)}}.")
         if dim in like.coords:
             c = np.asarray(like[dim].values, dtype=np.float64)
             units = str(like[dim].attrs.get("units", ""))

@@ -27,7 +27,7 @@ __all__ = ["run", "reference_folder"]
 
 
 def reference_folder() -> Path:
-    """The bundled reference data: the repository's ``reference_holograms/``.
+    """Return the bundled reference data folder, the repository's ``reference_holograms/``.
 
     When holocorr is installed without the repository, the data are
     regenerated (deterministically, about 3 s) into ``~/.cache/holocorr``.
@@ -59,12 +59,21 @@ def _front_fit(x: np.ndarray, y: np.ndarray) -> dict:
 
     d = np.gradient(np.convolve(y, np.ones(9) / 9, mode="same"))
     i = int(np.argmax(np.abs(d[5:-5]))) + 5
-    p0 = [float(np.median(y[: len(y) // 4])), float(np.median(y[-len(y) // 4 :]) - np.median(y[: len(y) // 4])),
-          float(x[i]), 10.0]
+    p0 = [
+        float(np.median(y[: len(y) // 4])),
+        float(np.median(y[-len(y) // 4 :]) - np.median(y[: len(y) // 4])),
+        float(x[i]),
+        10.0,
+    ]
     res = least_squares(lambda p: model(p, x) - y, p0)
     a, b, x0, s = res.x
-    return {"offset": float(a), "step": float(b), "position_nm": float(x0), "sigma_nm": float(abs(s)),
-            "width_10_90_nm": float(2.5631 * abs(s))}
+    return {
+        "offset": float(a),
+        "step": float(b),
+        "position_nm": float(x0),
+        "sigma_nm": float(abs(s)),
+        "width_10_90_nm": float(2.5631 * abs(s)),
+    }
 
 
 def _savefig(fig, path: Path) -> None:
@@ -78,8 +87,13 @@ def _savefig(fig, path: Path) -> None:
             os.unlink(tmp)
 
 
-def run(output: str | os.PathLike = "results", *, overwrite: bool = False, progress: bool = True,
-        data: str | os.PathLike | None = None) -> dict:
+def run(
+    output: str | os.PathLike = "results",
+    *,
+    overwrite: bool = False,
+    progress: bool = True,
+    data: str | os.PathLike | None = None,
+) -> dict:
     """Run the demo and write its results folder.
 
     Parameters
@@ -130,8 +144,15 @@ def run(output: str | os.PathLike = "results", *, overwrite: bool = False, progr
     truth = manifest["truth"]
     vacuum = {k: tuple(v) for k, v in manifest["vacuum_region_nm"].items()}
     rows = slice(*manifest["full_thickness_rows_nm"])
-    steps = ["reconstruct pristine", "reconstruct charged", "thickness", "potential change", "profile + fit",
-             "figures", "write results"]
+    steps = [
+        "reconstruct pristine",
+        "reconstruct charged",
+        "thickness",
+        "potential change",
+        "profile + fit",
+        "figures",
+        "write results",
+    ]
     bar = tqdm(total=len(steps), disable=not progress, desc="holocorr demo", unit="step")
     rec = {}
     for state in ("pristine", "charged"):
@@ -154,13 +175,17 @@ def run(output: str | os.PathLike = "results", *, overwrite: bool = False, progr
     bar.set_postfix_str(steps[4])
     band = dv.delta_potential.sel(y=rows)
     prof = band.mean("y")
-    res_px = float(rec["pristine"].attrs.get("resolution_nm", 1.0)) / float(rec["pristine"].attrs["output_pixel_size"][0])
+    res_px = float(rec["pristine"].attrs.get("resolution_nm", 1.0)) / float(
+        rec["pristine"].attrs["output_pixel_size"][0]
+    )
     n_ind = max(band.sizes["y"] / max(res_px, 1.0), 1.0)
     err = band.std("y") / math.sqrt(n_ind)
-    profile = xr.Dataset({
-        "delta_potential": prof.assign_attrs(units="V", long_name="potential change (charged - pristine)"),
-        "delta_potential_error": err.assign_attrs(units="V", long_name="standard error"),
-    })
+    profile = xr.Dataset(
+        {
+            "delta_potential": prof.assign_attrs(units="V", long_name="potential change (charged - pristine)"),
+            "delta_potential_error": err.assign_attrs(units="V", long_name="standard error"),
+        }
+    )
     fit_region = profile.sel(x=slice(100, None))
     front = _front_fit(fit_region.x.values, fit_region.delta_potential.values)
     holocorr.save(profile, out / "profile.nc", overwrite=True)

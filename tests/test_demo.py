@@ -16,8 +16,14 @@ def test_demo_recovers_truth(tmp_path, capsys):
     assert summary["potential_step_v"] == pytest.approx(truth["potential_step_v"], abs=0.1)
     assert summary["potential_front_nm"] == pytest.approx(truth["potential_front_nm"], abs=10)
     assert abs(summary["thickness_error_pct"]) < 5
-    for name in ("pristine_reconstruction.nc", "charged_reconstruction.nc", "potential_change.nc", "profile.nc",
-                 "figures/potential_change.png", "figures/potential_change.pdf"):
+    for name in (
+        "pristine_reconstruction.nc",
+        "charged_reconstruction.nc",
+        "potential_change.nc",
+        "profile.nc",
+        "figures/potential_change.png",
+        "figures/potential_change.pdf",
+    ):
         assert (out / name).stat().st_size > 1000, name
     text = capsys.readouterr().out
     assert "potential front" in text and "recovered" in text

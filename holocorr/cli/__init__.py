@@ -55,10 +55,15 @@ def _cmd_info(args) -> int:
             coords[d] = f"{da.sizes[d]} x {float(c[1] - c[0]):.6g} {u} (from {float(c[0]):.6g})"
         else:
             coords[d] = f"{da.sizes[d]}"
-    keys = ("beam_energy_kv", "biprism_voltage_v", "exposure_s", "magnification", "signal_type",
-            "source_sha256")
-    info = {"file": str(args.file), "dims": list(da.dims), "shape": list(da.shape), "dtype": str(da.dtype),
-            "axes": coords, **{k: da.attrs[k] for k in keys if k in da.attrs}}
+    keys = ("beam_energy_kv", "biprism_voltage_v", "exposure_s", "magnification", "signal_type", "source_sha256")
+    info = {
+        "file": str(args.file),
+        "dims": list(da.dims),
+        "shape": list(da.shape),
+        "dtype": str(da.dtype),
+        "axes": coords,
+        **{k: da.attrs[k] for k in keys if k in da.attrs},
+    }
     if args.json:
         print(json.dumps(info, indent=2, default=str))
     else:
@@ -81,16 +86,23 @@ def _cmd_reconstruct(args) -> int:
     ref = holocorr.load(args.reference) if args.reference else None
     radius = args.radius if args.radius_y is None else (args.radius_y, args.radius)
     ds = reconstruct(
-        holo, ref, sideband=args.sideband, radius=radius, edge=args.edge,
+        holo,
+        ref,
+        sideband=args.sideband,
+        radius=radius,
+        edge=args.edge,
         output_shape=tuple(args.output_shape) if args.output_shape else None,
-        unwrap=not args.no_unwrap, apodize=args.apodize,
-        reference_smoothing=args.reference_smoothing, fresnel_filter=args.fresnel_filter,
+        unwrap=not args.no_unwrap,
+        apodize=args.apodize,
+        reference_smoothing=args.reference_smoothing,
+        fresnel_filter=args.fresnel_filter,
     )
     inputs = [args.hologram] + ([args.reference] if args.reference else [])
     holocorr.save(ds, out, overwrite=args.overwrite, inputs=inputs)
     sb = json.loads(ds.attrs["sideband"])
-    log.info("sideband: spacing %.3f px, angle %.2f deg, contrast %.3f", sb["spacing_px"], sb["angle_deg"],
-             sb["contrast"])
+    log.info(
+        "sideband: spacing %.3f px, angle %.2f deg, contrast %.3f", sb["spacing_px"], sb["angle_deg"], sb["contrast"]
+    )
     print(out)
     return EXIT_OK
 
@@ -105,8 +117,9 @@ def _cmd_potential(args) -> int:
     vacuum = None
     if args.vacuum_x:
         vacuum = {"x": tuple(args.vacuum_x)}
-    res = potential_change(charged, pristine, thickness=args.thickness, vacuum=vacuum,
-                           beam_energy_kv=args.beam_energy_kv)
+    res = potential_change(
+        charged, pristine, thickness=args.thickness, vacuum=vacuum, beam_energy_kv=args.beam_energy_kv
+    )
     holocorr.save(res, out, overwrite=args.overwrite, inputs=[args.charged, args.pristine])
     print(out)
     return EXIT_OK
@@ -120,7 +133,7 @@ def _cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``holocorr`` command.
+    """Build the argument parser of the ``holocorr`` command.
 
     Returns
     -------

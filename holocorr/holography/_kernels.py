@@ -44,8 +44,10 @@ def gather(half: np.ndarray, shape: tuple[int, int], ky: np.ndarray, kx: np.ndar
     pos = kxm <= nx // 2
     out = np.empty(half.shape[:-2] + (ky.size, kxm.size), dtype=half.dtype)
     # columns in the stored half plane, and mirrored ones (kx < 0): conj(F[-ky, -kx])
-    col_sets = ((np.flatnonzero(pos), kxm[pos], ky % ny, False),
-                (np.flatnonzero(~pos), nx - kxm[~pos], (-ky) % ny, True))
+    col_sets = (
+        (np.flatnonzero(pos), kxm[pos], ky % ny, False),
+        (np.flatnonzero(~pos), nx - kxm[~pos], (-ky) % ny, True),
+    )
     for out_cols, src_cols, src_rows, mirror in col_sets:
         if out_cols.size == 0:
             continue
@@ -123,7 +125,9 @@ class CropSpectrum:
     window_sq_sum: float  # sum of its square
 
 
-def coarse_carrier(image: np.ndarray, *, fmin: float, fmax: float, max_crop: int = 1024) -> tuple[float, float, float, CropSpectrum]:
+def coarse_carrier(
+    image: np.ndarray, *, fmin: float, fmax: float, max_crop: int = 1024
+) -> tuple[float, float, float, CropSpectrum]:
     """Rough carrier frequency from a Hann-windowed central crop.
 
     Parameters
@@ -163,8 +167,13 @@ def coarse_carrier(image: np.ndarray, *, fmin: float, fmax: float, max_crop: int
     q = p.copy()
     q[:, 1:-1] += p[:, :-2] + p[:, 2:]
     mask, fy, fx = _spectral_mask((cy, cx), fmin, fmax)
-    info = CropSpectrum(half, (cy, cx), mean, float(wy.sum(dtype=np.float64) * wx.sum(dtype=np.float64)),
-                        float((wy.astype(np.float64) ** 2).sum() * (wx.astype(np.float64) ** 2).sum()))
+    info = CropSpectrum(
+        half,
+        (cy, cx),
+        mean,
+        float(wy.sum(dtype=np.float64) * wx.sum(dtype=np.float64)),
+        float((wy.astype(np.float64) ** 2).sum() * (wx.astype(np.float64) ** 2).sum()),
+    )
     if not mask.any():
         return math.nan, math.nan, 0.0, info
     masked = np.where(mask, q, -np.inf)
@@ -175,7 +184,9 @@ def coarse_carrier(image: np.ndarray, *, fmin: float, fmax: float, max_crop: int
     return float(fy[iy, 0]), float(fx[0, ix]), ratio, info
 
 
-def refine_carrier(half: np.ndarray, shape: tuple[int, int], fy0: float, fx0: float, search: int) -> tuple[float, float]:
+def refine_carrier(
+    half: np.ndarray, shape: tuple[int, int], fy0: float, fx0: float, search: int
+) -> tuple[float, float]:
     """Sub-bin carrier from the full-size spectrum around a rough estimate.
 
     The Hann-windowed spectrum is obtained exactly from the unwindowed one by
@@ -348,7 +359,9 @@ def aperture_weights(rho: np.ndarray, edge: str, smoothness: float) -> np.ndarra
     return (rho <= 1.0).astype(rho.dtype)
 
 
-def natural_output_shape(shape: tuple[int, int], radius: tuple[float, float], edge: str, smoothness: float) -> tuple[int, int]:
+def natural_output_shape(
+    shape: tuple[int, int], radius: tuple[float, float], edge: str, smoothness: float
+) -> tuple[int, int]:
     """Smallest fast FFT shape whose box holds the whole aperture (px)."""
     ext = edge_extent(edge, smoothness)
     out = []
@@ -418,10 +431,17 @@ def sideband_patch(
     patch = gather(half, shape, k0y + dy, k0x + dx)
     if weights is None:
         rdt = np.float32 if patch.dtype == np.complex64 else np.float64
-        weights = _weights(tuple(shape), (float(freq[0]), float(freq[1])), (float(radius[0]), float(radius[1])),
-                           tuple(out_shape), edge, float(smoothness),
-                           None if fresnel_width is None else float(fresnel_width),
-                           None if smoothing_sigma is None else float(smoothing_sigma), np.dtype(rdt).str)
+        weights = _weights(
+            tuple(shape),
+            (float(freq[0]), float(freq[1])),
+            (float(radius[0]), float(radius[1])),
+            tuple(out_shape),
+            edge,
+            float(smoothness),
+            None if fresnel_width is None else float(fresnel_width),
+            None if smoothing_sigma is None else float(smoothing_sigma),
+            np.dtype(rdt).str,
+        )
     patch *= weights
     return patch, weights
 
@@ -453,8 +473,14 @@ def _weights(shape, freq, radius, out_shape, edge, smoothness, fresnel_width, sm
     return w
 
 
-def patch_to_wave(patch: np.ndarray, shape: tuple[int, int], freq: tuple[float, float], *,
-                  correct_carrier: bool = True, normalise: bool = True) -> np.ndarray:
+def patch_to_wave(
+    patch: np.ndarray,
+    shape: tuple[int, int],
+    freq: tuple[float, float],
+    *,
+    correct_carrier: bool = True,
+    normalise: bool = True,
+) -> np.ndarray:
     """Inverse FFT of a sideband patch to the complex wave on the output grid.
 
     The result is normalised so that a hologram

@@ -23,8 +23,7 @@ __all__ = ["potential_change", "register_waves"]
 def _as_reconstruction(ds: Any, name: str) -> xr.Dataset:
     if not isinstance(ds, xr.Dataset) or not {"phase", "amplitude"} <= set(ds.data_vars):
         raise ShapeError(
-            f"{name} must be the Dataset returned by holocorr.holography.reconstruct "
-            "(with 'phase' and 'amplitude')."
+            f"{name} must be the Dataset returned by holocorr.holography.reconstruct (with 'phase' and 'amplitude')."
         )
     if ds["phase"].dims != ("y", "x"):
         raise ShapeError(
@@ -34,8 +33,7 @@ def _as_reconstruction(ds: Any, name: str) -> xr.Dataset:
     return ds
 
 
-def register_waves(moving: xr.Dataset, fixed: xr.Dataset, *, on: str = "amplitude",
-                   upsample: int = 20) -> dict:
+def register_waves(moving: xr.Dataset, fixed: xr.Dataset, *, on: str = "amplitude", upsample: int = 20) -> dict:
     """Sub-pixel shift that maps `moving` onto `fixed` (upsampled phase correlation).
 
     Parameters
@@ -83,8 +81,9 @@ def register_waves(moving: xr.Dataset, fixed: xr.Dataset, *, on: str = "amplitud
     b = ndimage.gaussian_filter(b, sigma)
     # A Hann taper stops the image borders from dominating the correlation.
     win = np.hanning(a.shape[0])[:, None] * np.hanning(a.shape[1])[None, :]
-    shift, error, _ = phase_cross_correlation((a - a.mean()) * win, (b - b.mean()) * win,
-                                              upsample_factor=upsample, normalization=None)
+    shift, error, _ = phase_cross_correlation(
+        (a - a.mean()) * win, (b - b.mean()) * win, upsample_factor=upsample, normalization=None
+    )
     dy_step, _ = axis_step(fixed, "y")
     dx_step, _ = axis_step(fixed, "x")
     # Conditioning and precision from the gradient structure tensor T of the
@@ -95,6 +94,7 @@ def register_waves(moving: xr.Dataset, fixed: xr.Dataset, *, on: str = "amplitud
     # Measured on simulated pairs: 2-4x the actual scatter, i.e. conservative.
     m = max(int(4 * sigma), 2)
     inner = (slice(m, a.shape[0] - m), slice(m, a.shape[1] - m))
+
     def structure(img: np.ndarray) -> np.ndarray:
         gy, gx = np.gradient(img)
         return np.array([[np.sum(gy * gy), np.sum(gy * gx)], [np.sum(gy * gx), np.sum(gx * gx)]])
@@ -226,8 +226,11 @@ def potential_change(
         raise ParameterError(f"register must be True or False, got {register!r}.")
     if isinstance(thickness, int | float) and not isinstance(thickness, bool):
         check_positive("thickness", thickness, unit="nm")
-    kv = beam_energy_kv if beam_energy_kv is not None else pristine.attrs.get("beam_energy_kv",
-                                                                              charged.attrs.get("beam_energy_kv"))
+    kv = (
+        beam_energy_kv
+        if beam_energy_kv is not None
+        else pristine.attrs.get("beam_energy_kv", charged.attrs.get("beam_energy_kv"))
+    )
     if kv is None:
         raise CalibrationError("the beam energy is unknown: pass beam_energy_kv= (e.g. 300).")
     kv = check_positive("beam_energy_kv", kv, unit="kV")
@@ -239,8 +242,7 @@ def potential_change(
             )
 
     use_waves = "wave" in charged and "wave" in pristine
-    reg = {"shift_px": (0.0, 0.0), "shift_nm": (0.0, 0.0), "error_px": (0.0, 0.0), "error_nm": (0.0, 0.0),
-           "error": 0.0}
+    reg = {"shift_px": (0.0, 0.0), "shift_nm": (0.0, 0.0), "error_px": (0.0, 0.0), "error_nm": (0.0, 0.0), "error": 0.0}
     if register:
         reg = register_waves(charged, pristine, upsample=upsample)
         ey, ex = reg["error_px"]
@@ -260,8 +262,10 @@ def potential_change(
                 stacklevel=user_stacklevel(),
             )
         reg["shift_px"] = reg["used_shift_px"]
-        reg["shift_nm"] = (reg["used_shift_px"][0] * axis_step(pristine, "y")[0],
-                           reg["used_shift_px"][1] * axis_step(pristine, "x")[0])
+        reg["shift_nm"] = (
+            reg["used_shift_px"][0] * axis_step(pristine, "y")[0],
+            reg["used_shift_px"][1] * axis_step(pristine, "x")[0],
+        )
     sy, sx = reg["shift_px"]
     if use_waves:
         # The waves are band-limited by the sideband aperture, so a Fourier
@@ -320,8 +324,12 @@ def potential_change(
         )
     dphi -= offset
     dtype = pristine["phase"].dtype
-    dphase = xr.DataArray(dphi.astype(dtype), dims=("y", "x"), coords=like.coords,
-                          attrs={"units": "rad", "long_name": "phase change (charged - pristine)"})
+    dphase = xr.DataArray(
+        dphi.astype(dtype),
+        dims=("y", "x"),
+        coords=like.coords,
+        attrs={"units": "rad", "long_name": "phase change (charged - pristine)"},
+    )
     thick = thickness
     if isinstance(thickness, xr.DataArray):
         thick = thickness.isel({k: v for k, v in crop.items() if k in thickness.dims})
@@ -331,8 +339,10 @@ def potential_change(
     # noise: yardstick of both states when doses are known, else measured over vacuum
     nc, npr = phase_noise(charged), phase_noise(pristine)
     if nc.map is not None and npr.map is not None:
-        sig = np.sqrt(np.asarray(nc.map.values, np.float64)[y0:y1, x0:x1] ** 2
-                      + np.asarray(npr.map.values, np.float64)[y0:y1, x0:x1] ** 2)
+        sig = np.sqrt(
+            np.asarray(nc.map.values, np.float64)[y0:y1, x0:x1] ** 2
+            + np.asarray(npr.map.values, np.float64)[y0:y1, x0:x1] ** 2
+        )
         noise_kind = "shot-noise yardstick of both states"
     elif vac_mask is not None and vac_mask.sum() > 3:
         sig = np.full(dphi.shape, float(np.std(dphi[vac_mask], ddof=1)))
@@ -340,26 +350,43 @@ def potential_change(
     else:
         sig = np.full(dphi.shape, np.nan)
         noise_kind = "unknown (no dose and no vacuum region)"
-    noise = xr.DataArray((sig / (ce * t_arr)).astype(dtype), dims=("y", "x"), coords=like.coords,
-                         attrs={"units": "V", "long_name": "potential change noise (1 sigma)",
-                                "method": noise_kind})
-    out = xr.Dataset({"delta_phase": dphase, "delta_potential": dv.assign_attrs(
-        units="V", long_name="potential change (charged - pristine)"), "noise": noise})
-    out.attrs.update({
-        "beam_energy_kv": kv,
-        "registration_shift_px": list(reg["shift_px"]),
-        "registration_shift_nm": list(reg["shift_nm"]),
-        "registration_error": reg["error"],
-        "registration_error_nm": list(reg["error_nm"]),
-        "registration_condition": reg.get("condition", 1.0),
-        "vacuum_offset_rad": offset,
-        "holocorr": provenance(
-            "holography.potential_change",
-            {"thickness": thickness if not isinstance(thickness, xr.DataArray) else "map",
-             "vacuum": vacuum if isinstance(vacuum, dict) else ("mask" if vacuum is not None else None),
-             "register": register, "beam_energy_kv": kv, "upsample": upsample},
-            {"charged": charged["phase"].values, "pristine": pristine["phase"].values,
-             "thickness": thickness if isinstance(thickness, xr.DataArray) else None},
-        ),
-    })
+    noise = xr.DataArray(
+        (sig / (ce * t_arr)).astype(dtype),
+        dims=("y", "x"),
+        coords=like.coords,
+        attrs={"units": "V", "long_name": "potential change noise (1 sigma)", "method": noise_kind},
+    )
+    out = xr.Dataset(
+        {
+            "delta_phase": dphase,
+            "delta_potential": dv.assign_attrs(units="V", long_name="potential change (charged - pristine)"),
+            "noise": noise,
+        }
+    )
+    out.attrs.update(
+        {
+            "beam_energy_kv": kv,
+            "registration_shift_px": list(reg["shift_px"]),
+            "registration_shift_nm": list(reg["shift_nm"]),
+            "registration_error": reg["error"],
+            "registration_error_nm": list(reg["error_nm"]),
+            "registration_condition": reg.get("condition", 1.0),
+            "vacuum_offset_rad": offset,
+            "holocorr": provenance(
+                "holography.potential_change",
+                {
+                    "thickness": thickness if not isinstance(thickness, xr.DataArray) else "map",
+                    "vacuum": vacuum if isinstance(vacuum, dict) else ("mask" if vacuum is not None else None),
+                    "register": register,
+                    "beam_energy_kv": kv,
+                    "upsample": upsample,
+                },
+                {
+                    "charged": charged["phase"].values,
+                    "pristine": pristine["phase"].values,
+                    "thickness": thickness if isinstance(thickness, xr.DataArray) else None,
+                },
+            ),
+        }
+    )
     return out

@@ -19,8 +19,9 @@ from .physics import interaction_constant
 __all__ = ["PhaseNoise", "phase_noise", "detection_limit", "aperture_area"]
 
 
-def aperture_area(radius: tuple[float, float], *, edge: str = "tanh", smoothness: float = 0.05,
-                  smoothing_sigma: float | None = None) -> float:
+def aperture_area(
+    radius: tuple[float, float], *, edge: str = "tanh", smoothness: float = 0.05, smoothing_sigma: float | None = None
+) -> float:
     """Noise-equivalent area of a sideband aperture, integral of w(q)^2 d^2q [(cycles/px)^2].
 
     White shot noise of variance n per pixel passes the aperture with
@@ -94,8 +95,9 @@ class PhaseNoise:
         """The measured value when available, else the yardstick [rad]."""
         return self.measured_rad if math.isfinite(self.measured_rad) else self.yardstick_rad
 
-    def detection_limit(self, *, thickness: float | None = None, beam_energy_kv: float | None = None,
-                        k: float = 3.0) -> dict:
+    def detection_limit(
+        self, *, thickness: float | None = None, beam_energy_kv: float | None = None, k: float = 3.0
+    ) -> dict:
         """k-sigma detection limit [rad] and, given a thickness, [V].
 
         Parameters
@@ -115,8 +117,9 @@ class PhaseNoise:
         return detection_limit(self.sigma_rad, thickness=thickness, beam_energy_kv=beam_energy_kv, k=k)
 
 
-def detection_limit(sigma_rad: float, *, thickness: float | None = None, beam_energy_kv: float | None = None,
-                    k: float = 3.0) -> dict:
+def detection_limit(
+    sigma_rad: float, *, thickness: float | None = None, beam_energy_kv: float | None = None, k: float = 3.0
+) -> dict:
     """Smallest detectable phase (k sigma) [rad] and potential change [V].
 
     A potential change dV over a thickness t shifts the phase by C_E dV t,
@@ -254,8 +257,7 @@ def phase_noise(
     var_ref = 0.0
     if has_ref and dose_v is not None:
         rd = check_positive("reference_dose", reference_dose if reference_dose is not None else dose_v, unit="e-/px")
-        ref_area = aperture_area(tuple(rad), edge=edge, smoothness=smooth,
-                                 smoothing_sigma=p.get("reference_smoothing"))
+        ref_area = aperture_area(tuple(rad), edge=edge, smoothness=smooth, smoothing_sigma=p.get("reference_smoothing"))
         var_ref = 2.0 * ref_area / (mu**2 * rd)
     yard = math.sqrt(var_obj + var_ref) if math.isfinite(var_obj) else math.nan
     nmap = None
@@ -264,9 +266,12 @@ def phase_noise(
         a = amp if has_ref else amp / max(float(np.median(amp)), 1e-30)
         a = np.maximum(a, 1e-6)
         sig = np.sqrt(var_obj * (1.0 + a**2) / (2.0 * a**2) + var_ref)
-        nmap = xr.DataArray(sig.astype(data["phase"].dtype), dims=data["phase"].dims,
-                            coords=data["phase"].coords,
-                            attrs={"units": "rad", "long_name": "phase noise (shot-noise yardstick)"})
+        nmap = xr.DataArray(
+            sig.astype(data["phase"].dtype),
+            dims=data["phase"].dims,
+            coords=data["phase"].coords,
+            attrs={"units": "rad", "long_name": "phase noise (shot-noise yardstick)"},
+        )
     measured, npx = math.nan, 0
     if vacuum is not None:
         phase = data["phase"]

@@ -136,8 +136,7 @@ class Sideband:
         f = math.hypot(fy, fx)
         if not math.isfinite(f) or f <= 0 or f > 0.5 * math.sqrt(2):
             raise ParameterError(
-                f"sideband frequency {frequency!r} cycles/px is not a valid carrier "
-                "(need 0 < |q| <= 0.71 cycles/px)."
+                f"sideband frequency {frequency!r} cycles/px is not a valid carrier (need 0 < |q| <= 0.71 cycles/px)."
             )
         check_choice("side", side, _SIDES)
         snm = fnm = None
@@ -169,7 +168,9 @@ class Sideband:
             frequency=(-fy, -fx),
             side=other,
             angle_deg=math.degrees(math.atan2(fy, -fx)),
-            frequency_per_nm=None if self.frequency_per_nm is None else (-self.frequency_per_nm[0], -self.frequency_per_nm[1]),
+            frequency_per_nm=None
+            if self.frequency_per_nm is None
+            else (-self.frequency_per_nm[0], -self.frequency_per_nm[1]),
         )
 
 
@@ -201,13 +202,9 @@ def _check_spacing_range(spacing_range) -> tuple[float, float]:
     try:
         lo, hi = (float(spacing_range[0]), float(spacing_range[1]))
     except (TypeError, ValueError, IndexError) as exc:
-        raise ParameterError(
-            f"spacing_range must be (min_px, max_px), got {spacing_range!r}."
-        ) from exc
+        raise ParameterError(f"spacing_range must be (min_px, max_px), got {spacing_range!r}.") from exc
     if not (2.0 <= lo < hi) or not math.isfinite(hi):
-        raise ParameterError(
-            f"spacing_range must satisfy 2 <= min < max (px), got {spacing_range!r}."
-        )
+        raise ParameterError(f"spacing_range must satisfy 2 <= min < max (px), got {spacing_range!r}.")
     return lo, hi
 
 
@@ -295,8 +292,7 @@ def find_sideband(
         rda, rarr = _hologram_array(reference, "reference")
         if rarr.ndim != 2 or rarr.shape != image.shape:
             raise ShapeError(
-                f"reference has shape {rarr.shape}; it must be one image of the "
-                f"hologram's shape {image.shape}."
+                f"reference has shape {rarr.shape}; it must be one image of the hologram's shape {image.shape}."
             )
         src_name, src = "reference", rarr
     half = _spectrum(src, src_name)
@@ -396,9 +392,7 @@ def _output_shape(output_shape, natural: tuple[int, int]) -> tuple[int, int]:
     except (TypeError, ValueError):
         ok = False
     if not ok or min(shp) < 8:
-        raise ParameterError(
-            f"output_shape must be None or two integers >= 8 (rows, columns), got {output_shape!r}."
-        )
+        raise ParameterError(f"output_shape must be None or two integers >= 8 (rows, columns), got {output_shape!r}.")
     return shp
 
 
@@ -573,8 +567,11 @@ def reconstruct(
                 stacklevel=user_stacklevel(),
             )
     else:
-        src, shalf, name = (rarr, rhalf, "reference") if rarr is not None else (
-            arr[(0,) * (arr.ndim - 2)], half[(0,) * (arr.ndim - 2)], "hologram")
+        src, shalf, name = (
+            (rarr, rhalf, "reference")
+            if rarr is not None
+            else (arr[(0,) * (arr.ndim - 2)], half[(0,) * (arr.ndim - 2)], "hologram")
+        )
         sb = _sideband_from(src, shalf, sideband, spacing_range, name, pixel_nm)
     freq = sb.frequency
     fabs = math.hypot(*freq)
@@ -637,9 +634,12 @@ def reconstruct(
     coords = _output_coords(da, shape, out_shape)
     dims = da.dims
     ds = xr.Dataset(coords=coords)
-    ds["wave"] = xr.DataArray(wave, dims=dims, attrs={"long_name": "object wave", "units": "1" if rarr is not None else "counts"})
-    ds["amplitude"] = xr.DataArray(amplitude, dims=dims, attrs={
-        "long_name": "amplitude", "units": "1" if rarr is not None else "counts"})
+    ds["wave"] = xr.DataArray(
+        wave, dims=dims, attrs={"long_name": "object wave", "units": "1" if rarr is not None else "counts"}
+    )
+    ds["amplitude"] = xr.DataArray(
+        amplitude, dims=dims, attrs={"long_name": "amplitude", "units": "1" if rarr is not None else "counts"}
+    )
     ds["phase"] = xr.DataArray(phase, dims=dims, attrs={"long_name": "phase", "units": "rad"})
     if unwrap:
         from .phase import unwrap as _unwrap
@@ -648,26 +648,35 @@ def reconstruct(
         ds["phase"] = unwrapped.assign_attrs(long_name="phase", units="rad")
     rnm = None if pixel_nm is None else (rad[0] / pixel_nm[0], rad[1] / pixel_nm[1])
     params = {
-        "sideband": sideband if explicit else sideband, "radius": radius, "edge": edge,
-        "smoothness": smoothness, "output_shape": list(out_shape), "unwrap": unwrap,
-        "fresnel_filter": fresnel_filter, "reference_smoothing": reference_smoothing,
-        "apodize": apodize, "spacing_range": list(spacing_range),
+        "sideband": sideband if explicit else sideband,
+        "radius": radius,
+        "edge": edge,
+        "smoothness": smoothness,
+        "output_shape": list(out_shape),
+        "unwrap": unwrap,
+        "fresnel_filter": fresnel_filter,
+        "reference_smoothing": reference_smoothing,
+        "apodize": apodize,
+        "spacing_range": list(spacing_range),
     }
     attrs = {k: v for k, v in da.attrs.items() if k not in ("units", "long_name", "holocorr")}
-    attrs.update({
-        "sideband": json_sideband(sb),
-        "aperture_radius_per_px": list(rad),
-        "aperture_radius_per_nm": None if rnm is None else list(rnm),
-        "resolution_nm": None if rnm is None else 1.0 / min(rnm),
-        "resolution_px": 1.0 / min(rad),
-        "edge": edge,
-        "output_pixel_size": [shape[0] / out_shape[0] * (pixel_nm[0] if pixel_nm else 1.0),
-                              shape[1] / out_shape[1] * (pixel_nm[1] if pixel_nm else 1.0)],
-        "output_pixel_size_units": "nm" if pixel_nm else "px",
-        "sign_convention": "positive projected potential gives positive phase on the upper sideband",
-        "holocorr": provenance("holography.reconstruct", params,
-                               {"hologram": in_hash, "reference": ref_hash}),
-    })
+    attrs.update(
+        {
+            "sideband": json_sideband(sb),
+            "aperture_radius_per_px": list(rad),
+            "aperture_radius_per_nm": None if rnm is None else list(rnm),
+            "resolution_nm": None if rnm is None else 1.0 / min(rnm),
+            "resolution_px": 1.0 / min(rad),
+            "edge": edge,
+            "output_pixel_size": [
+                shape[0] / out_shape[0] * (pixel_nm[0] if pixel_nm else 1.0),
+                shape[1] / out_shape[1] * (pixel_nm[1] if pixel_nm else 1.0),
+            ],
+            "output_pixel_size_units": "nm" if pixel_nm else "px",
+            "sign_convention": "positive projected potential gives positive phase on the upper sideband",
+            "holocorr": provenance("holography.reconstruct", params, {"hologram": in_hash, "reference": ref_hash}),
+        }
+    )
     ds.attrs.update({k: v for k, v in attrs.items() if v is not None})
     # Microscope metadata travels with each variable, so that e.g.
     # phase_to_potential(ds.phase, ...) finds the beam energy.

@@ -10,7 +10,7 @@ import matplotlib as mpl
 import numpy as np
 import xarray as xr
 
-from .._validate import axis_step, spatial_units_to_nm
+from .._validate import spatial_units_to_nm
 from ..errors import ParameterError, ShapeError
 
 __all__ = ["map", "reconstruction", "style", "label"]
@@ -101,7 +101,7 @@ def map(  # noqa: A001 - the documented public name
     finite = vals[np.isfinite(vals)]
     if finite.size == 0:
         raise ShapeError("the map has no finite values to show.")
-    lo, hi = (np.percentile(finite, [1, 99]) if robust else (finite.min(), finite.max()))
+    lo, hi = np.percentile(finite, [1, 99]) if robust else (finite.min(), finite.max())
     diverging = center is not None or str(da.name) in _DIVERGING
     if diverging:
         c = 0.0 if center is None else float(center)
@@ -204,10 +204,19 @@ def style(journal: str = "single", *, dpi: int = 300) -> Iterator[dict]:
         raise ParameterError(f"journal={journal!r} is not allowed; choose 'single' or 'double'.")
     width = _WIDTHS_MM[journal] / 25.4
     rc = {
-        "figure.dpi": 100, "savefig.dpi": dpi, "font.size": 8, "axes.labelsize": 8,
-        "axes.titlesize": 8, "xtick.labelsize": 7, "ytick.labelsize": 7, "legend.fontsize": 7,
-        "figure.figsize": (width, 0.75 * width), "savefig.bbox": "tight", "pdf.fonttype": 42,
-        "svg.fonttype": "none", "image.cmap": "cividis",
+        "figure.dpi": 100,
+        "savefig.dpi": dpi,
+        "font.size": 8,
+        "axes.labelsize": 8,
+        "axes.titlesize": 8,
+        "xtick.labelsize": 7,
+        "ytick.labelsize": 7,
+        "legend.fontsize": 7,
+        "figure.figsize": (width, 0.75 * width),
+        "savefig.bbox": "tight",
+        "pdf.fonttype": 42,
+        "svg.fonttype": "none",
+        "image.cmap": "cividis",
     }
     with mpl.rc_context(rc):
         yield {"width_in": width}

@@ -184,9 +184,19 @@ def hologram(
             out.attrs[key] = ph.attrs[key]
     out.attrs["holocorr"] = provenance(
         "simulate.hologram",
-        {"spacing_px": spacing_px, "angle_deg": angle_deg, "contrast": contrast, "dose": dose,
-         "mtf_sigma": mtf_sigma, "rng": rng if isinstance(rng, int) else None, "dtype": dtype},
-        {"phase": phi, "amplitude": None if amplitude is None else amp,
-         "distortion": None if distortion is None else dist},
+        {
+            "spacing_px": spacing_px,
+            "angle_deg": angle_deg,
+            "contrast": contrast,
+            "dose": dose,
+            "mtf_sigma": mtf_sigma,
+            "rng": rng if isinstance(rng, int) else None,
+            "dtype": dtype,
+        },
+        {
+            "phase": phi,
+            "amplitude": None if amplitude is None else amp,
+            "distortion": None if distortion is None else dist,
+        },
     )
     return out

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -32,8 +31,14 @@ __all__ = ["SPECIMEN", "HOLOGRAMS", "SR_EELS", "SEEDS", "VACUUM_REGION", "write_
 #: Specimen parameters of the bundled data (SCIENCE.md defaults, 1 nm/px).
 SPECIMEN: dict[str, Any] = {"shape": (512, 1024), "pixel_size_nm": 1.0, "beam_energy_kv": 300.0}
 #: Hologram parameters (fringe spacing 4.5 px, 45 deg, contrast 0.3, 200 e-/px).
-HOLOGRAMS: dict[str, Any] = {"spacing_px": 4.5, "angle_deg": 45.0, "contrast": 0.3, "dose": 200.0,
-                             "mtf_sigma": 0.5, "biprism_fresnel": True}
+HOLOGRAMS: dict[str, Any] = {
+    "spacing_px": 4.5,
+    "angle_deg": 45.0,
+    "contrast": 0.3,
+    "dose": 200.0,
+    "mtf_sigma": 0.5,
+    "biprism_fresnel": True,
+}
 #: Fixed seeds: one Poisson stream per state.
 SEEDS = {"pristine": 20261126, "charged": 20261127, "sr_eels": 20261128}
 #: SR-EELS of the charged specimen: slit along the interface normal, 2 nm rows,
@@ -73,9 +78,11 @@ _DESCRIPTIONS = {
     "charged_object.nc": "object hologram after charging (Li-rich layer 0-400 nm from Pt)",
     "charged_reference.nc": "vacuum reference hologram for the charged state",
     "charged_object.tif": "the charged object hologram as a calibrated TIFF (1 nm/px; TIFF holds no beam energy)",
-    "truth.nc": "ground-truth profiles along x (nm from the Pt interface), averaged over the full-thickness rows",
-    "sr_eels_core_loss.nc": "SR-TEM-EELS core-loss frame of the charged specimen (x in nm along the slit, energy in eV; "
-    "uint16 counts; Ti M2,3 / Li K / Al / Si / P / Pt edges, plural scattering, row-dependent energy shift)",
+    "truth.nc": "ground-truth profiles along x (nm from the Pt interface), averaged over the full-thickness "
+    "rows",
+    "sr_eels_core_loss.nc": "SR-TEM-EELS core-loss frame of the charged specimen (x in nm along the slit, "
+    "energy in eV; uint16 counts; Ti M2,3 / Li K / Al / Si / P / Pt edges, plural scattering, "
+    "row-dependent energy shift)",
     "sr_eels_low_loss.nc": "matching low-loss frame (x, energy_low from -5 to 95 eV; uint16 counts)",
     "sr_eels_truth.nc": "SR-EELS ground truth per row: Li per formula unit, t/lambda, energy shift (eV), "
     "single-scattering Li K counts",
@@ -108,10 +115,12 @@ def _profiles(pristine: xr.Dataset, charged: xr.Dataset) -> xr.Dataset:
         prof[f"li_{name}"] = sub["li"].assign_attrs(units="Li per formula unit", long_name=f"Li, {name}")
         prof[f"potential_{name}"] = sub["potential"].assign_attrs(units="V", long_name=f"potential, {name}")
         prof[f"electrode_potential_{name}"] = sub["electrode_potential"].assign_attrs(
-            units="V", long_name=f"electrode potential, {name}")
+            units="V", long_name=f"electrode potential, {name}"
+        )
     sub_c, sub_p = charged.sel(rows).mean("y"), pristine.sel(rows).mean("y")
     prof["delta_potential"] = (sub_c["potential"] - sub_p["potential"]).assign_attrs(
-        units="V", long_name="potential change (charged - pristine)")
+        units="V", long_name="potential change (charged - pristine)"
+    )
     prof["delta_li"] = (sub_c["li"] - sub_p["li"]).assign_attrs(units="Li per formula unit", long_name="Li change")
     prof["thickness"] = sub_p["thickness"].assign_attrs(units="nm", long_name="thickness")
     out = xr.Dataset(prof)
@@ -169,12 +178,23 @@ def write_reference(folder: str | os.PathLike, *, overwrite: bool = False) -> di
         sig = {
             "data": np.asarray(obj.values, dtype=np.uint16),
             "axes": [
-                {"name": d, "size": obj.sizes[d], "scale": float(obj[d][1] - obj[d][0]),
-                 "offset": float(obj[d][0]), "units": "nm", "navigate": False} for d in ("y", "x")
+                {
+                    "name": d,
+                    "size": obj.sizes[d],
+                    "scale": float(obj[d][1] - obj[d][0]),
+                    "offset": float(obj[d][0]),
+                    "units": "nm",
+                    "navigate": False,
+                }
+                for d in ("y", "x")
             ],
             "metadata": {"General": {"title": "charged object hologram"}, "Signal": {"signal_type": ""}},
-            "original_metadata": {}, "attributes": {"_lazy": False}, "tmp_parameters": {},
-            "package_info": {"name": "holocorr", "version": __version__}, "learning_results": {}, "models": {},
+            "original_metadata": {},
+            "attributes": {"_lazy": False},
+            "tmp_parameters": {},
+            "package_info": {"name": "holocorr", "version": __version__},
+            "learning_results": {},
+            "models": {},
         }
         rsciio.tiff.file_writer(str(tmpd / "charged_object.tif"), sig)
         eels = sr_eels(states["charged"], rng=SEEDS["sr_eels"], **SR_EELS)

@@ -19,8 +19,12 @@ def _coords(n, step=0.5):
 def files(tmp_path):
     n = 128
     yy, xx = np.mgrid[0:n, 0:n]
-    phi = xr.DataArray(1.5 * np.exp(-((yy - 64.0) ** 2 + (xx - 70.0) ** 2) / 300.0), dims=("y", "x"),
-                       coords=_coords(n), attrs={"beam_energy_kv": 300.0})
+    phi = xr.DataArray(
+        1.5 * np.exp(-((yy - 64.0) ** 2 + (xx - 70.0) ** 2) / 300.0),
+        dims=("y", "x"),
+        coords=_coords(n),
+        attrs={"beam_energy_kv": 300.0},
+    )
     kw = dict(spacing_px=4.2, angle_deg=40.0, contrast=0.3)
     h = hologram(phi, **kw).assign_attrs(beam_energy_kv=300.0)
     r = hologram(0 * phi, **kw).assign_attrs(beam_energy_kv=300.0)
@@ -41,8 +45,18 @@ def test_info_json(files, capsys):
 def test_reconstruct_writes_phase_and_refuses_overwrite(files, capsys):
     d, phi = files
     out = d / "rec.nc"
-    args = ["reconstruct", str(d / "holo.nc"), "-r", str(d / "ref.nc"), "-o", str(out),
-            "--output-shape", "128", "128", "-q"]
+    args = [
+        "reconstruct",
+        str(d / "holo.nc"),
+        "-r",
+        str(d / "ref.nc"),
+        "-o",
+        str(out),
+        "--output-shape",
+        "128",
+        "128",
+        "-q",
+    ]
     assert main(args) == 0
     ds = holocorr.io.load_dataset(out)
     assert float(ds.phase[64, 70] - ds.phase[64, 10]) == pytest.approx(1.5, abs=0.03)
@@ -60,11 +74,42 @@ def test_reconstruct_writes_phase_and_refuses_overwrite(files, capsys):
 def test_potential_command(files):
     d, phi = files
     for name in ("a", "b"):
-        assert main(["reconstruct", str(d / "holo.nc"), "-r", str(d / "ref.nc"), "-o", str(d / f"{name}.nc"),
-                     "--output-shape", "128", "128", "-q"]) == 0
+        assert (
+            main(
+                [
+                    "reconstruct",
+                    str(d / "holo.nc"),
+                    "-r",
+                    str(d / "ref.nc"),
+                    "-o",
+                    str(d / f"{name}.nc"),
+                    "--output-shape",
+                    "128",
+                    "128",
+                    "-q",
+                ]
+            )
+            == 0
+        )
     out = d / "dv.nc"
-    assert main(["potential", str(d / "a.nc"), str(d / "b.nc"), "--thickness", "100",
-                 "--vacuum-x", "0", "10", "-o", str(out), "-q"]) == 0
+    assert (
+        main(
+            [
+                "potential",
+                str(d / "a.nc"),
+                str(d / "b.nc"),
+                "--thickness",
+                "100",
+                "--vacuum-x",
+                "0",
+                "10",
+                "-o",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
     dv = holocorr.io.load_dataset(out)
     assert float(np.abs(dv.delta_potential).max()) < 0.05  # identical states: no change
 

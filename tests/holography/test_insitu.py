@@ -109,7 +109,7 @@ def test_potential_change_recovers_step_and_drift():
     # MIP * t cancels: the raw phases differ by ~12 rad, the change is only C_E * 0.7 * 150 = 0.69 rad
     assert float(out.delta_phase.sel(x=slice(175, 225)).median()) == pytest.approx(-C_E * 0.7 * 150, abs=0.02)
     # the noise estimate agrees with the measured spread in a flat region (within 20 %)
-    resid = (dv - xr.DataArray(-0.7 * 0, dims=()))  # the truth outside the layer is 0 V
+    resid = dv - xr.DataArray(-0.7 * 0, dims=())  # the truth outside the layer is 0 V
     flat = resid.sel(x=slice(70, 130)).isel(y=slice(20, -20)).values
     measured = float(np.sqrt(np.mean(flat**2)))
     assert float(out.noise.sel(x=slice(70, 130)).mean()) == pytest.approx(measured, rel=0.2)
@@ -139,7 +139,9 @@ def test_ill_conditioned_registration_is_reported():
         return reconstruct(hologram(P, a, **kw), hologram(0 * P, **kw), output_shape=(ny, nx))
 
     ds = rec(np.exp(-t / 338.0))
-    with pytest.warns(HolocorrWarning, match=r"registration is uncertain.*least constrained along \(dy, dx\) = \(-?1.00, -?0.00\)"):
+    with pytest.warns(
+        HolocorrWarning, match=r"registration is uncertain.*least constrained along \(dy, dx\) = \(-?1.00, -?0.00\)"
+    ):
         out = potential_change(ds, ds, thickness=150.0, vacuum={"x": (5, 40)})
     assert out.attrs["registration_condition"] > 50
 
@@ -166,8 +168,9 @@ def test_phase_only_inputs_give_the_same_change():
     charged, pristine, _, t = _states(shift=(1.5, -2.0), dose=2000.0, rng=3)
     tmap = xr.DataArray(np.maximum(t, 1.0), dims=("y", "x"), coords=pristine.phase.coords, attrs={"units": "nm"})
     via_waves = potential_change(charged, pristine, thickness=tmap, vacuum={"x": (5, 30)})
-    via_phase = potential_change(charged.drop_vars("wave"), pristine.drop_vars("wave"), thickness=tmap,
-                                 vacuum={"x": (5, 30)})
+    via_phase = potential_change(
+        charged.drop_vars("wave"), pristine.drop_vars("wave"), thickness=tmap, vacuum={"x": (5, 30)}
+    )
     a = via_waves.delta_potential.isel(y=slice(20, -20), x=slice(20, -20))
     b = via_phase.delta_potential.isel(y=slice(20, -20), x=slice(20, -20))
     assert float(np.abs(a - b).median()) < 0.01

@@ -135,7 +135,9 @@ def test_noisy_phase_error_matches_plain_division_and_yardstick(dose, contrast):
     ds = reconstruct(h, r, unwrap=False, output_shape=(ny, nx))
     ours = wrapped_rms(ds.phase.values, phi.values, 40)
     sb = Sideband.from_frequency(carrier_frequency(4.1, 62.0))
-    plain = wrapped_rms(plain_full_fft(h.values.astype(float), r.values.astype(float), sb.frequency, 1 / 3), phi.values, 40)
+    plain = wrapped_rms(
+        plain_full_fft(h.values.astype(float), r.values.astype(float), sb.frequency, 1 / 3), phi.values, 40
+    )
     assert ours == pytest.approx(plain, rel=0.05)
     # shot-noise yardstick: var = 2 * 2 A_eff / (mu^2 n) (object + equal-dose reference),
     # A_eff = integral of w^2 over the aperture in (cycles/px)^2 (= pi R^2 for a hard edge)
@@ -208,8 +210,10 @@ def _cases(n, rng):
 def _bin_error(sb, shape, spacing, angle):
     f = np.asarray(carrier_frequency(spacing, angle))
     got = np.asarray(sb.frequency)
-    err = min(np.abs(got - f).max(axis=None) if False else np.max(np.abs((got - f) * shape)),
-              np.max(np.abs((got + f) * shape)))
+    err = min(
+        np.abs(got - f).max(axis=None) if False else np.max(np.abs((got - f) * shape)),
+        np.max(np.abs((got + f) * shape)),
+    )
     return float(err)
 
 
@@ -347,9 +351,13 @@ def test_shifted_object_gives_shifted_phase(dy, dx):
     yy, xx = np.mgrid[0:n, 0:n]
     # a periodic object (two broad blobs well inside, band-limited well within
     # the aperture), so rolling it creates no edge
-    p = 3 * np.exp(-((yy - 110.0) ** 2 + (xx - 140.0) ** 2) / 450.0) - 2 * np.exp(-((yy - 150.0) ** 2 + (xx - 95.0) ** 2) / 300.0)
+    p = 3 * np.exp(-((yy - 110.0) ** 2 + (xx - 140.0) ** 2) / 450.0) - 2 * np.exp(
+        -((yy - 150.0) ** 2 + (xx - 95.0) ** 2) / 300.0
+    )
     h1 = hologram(xr.DataArray(p, dims=("y", "x")), spacing_px=4.2, angle_deg=40, contrast=0.3)
-    h2 = hologram(xr.DataArray(np.roll(p, (dy, dx), axis=(0, 1)), dims=("y", "x")), spacing_px=4.2, angle_deg=40, contrast=0.3)
+    h2 = hologram(
+        xr.DataArray(np.roll(p, (dy, dx), axis=(0, 1)), dims=("y", "x")), spacing_px=4.2, angle_deg=40, contrast=0.3
+    )
     r = hologram(xr.DataArray(0 * p, dims=("y", "x")), spacing_px=4.2, angle_deg=40, contrast=0.3)
     a = reconstruct(h1, r, unwrap=False, output_shape=(n, n)).phase.values
     b = reconstruct(h2, r, unwrap=False, output_shape=(n, n)).phase.values

@@ -19,8 +19,13 @@ def _da(name="phase", units="rad"):
     y = xr.DataArray(np.arange(40) * 0.5, dims="y", attrs={"units": "nm", "long_name": "y"})
     x = xr.DataArray(np.arange(60) * 0.5, dims="x", attrs={"units": "nm", "long_name": "x"})
     vals = np.outer(np.linspace(-1, 2, 40), np.ones(60))
-    return xr.DataArray(vals, dims=("y", "x"), coords={"y": y, "x": x}, name=name,
-                        attrs={"units": units, "long_name": name.replace("_", " ")})
+    return xr.DataArray(
+        vals,
+        dims=("y", "x"),
+        coords={"y": y, "x": x},
+        name=name,
+        attrs={"units": units, "long_name": name.replace("_", " ")},
+    )
 
 
 def test_map_labels_scalebar_and_extent():
