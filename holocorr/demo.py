@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ._provenance import file_sha256
+from ._provenance import jsonable
 from ._version import __version__
 from .errors import FileFormatError, HolocorrError
 
@@ -135,8 +135,10 @@ def run(
     (out / "figures").mkdir(parents=True, exist_ok=True)
     folder = Path(data) if data is not None else reference_folder()
     manifest = json.loads((folder / "manifest.json").read_text())
-    for name, entry in manifest["files"].items():
-        if file_sha256(folder / name) != entry["sha256"]:
+    from .simulate.reference import verify_reference
+
+    for name, ok in verify_reference(folder).items():
+        if ok is not True:
             raise FileFormatError(
                 f"{folder / name} does not match manifest.json; regenerate it with "
                 f"'python -m holocorr.simulate reference {folder} --overwrite'."
@@ -229,7 +231,7 @@ def run(
     summary["runtime_s"] = time.perf_counter() - t_start
     fd, tmp = tempfile.mkstemp(dir=out, prefix=".summary-")
     with os.fdopen(fd, "w") as f:
-        json.dump(summary, f, indent=2)
+        json.dump(jsonable(summary), f, indent=2)
     os.replace(tmp, out / "summary.json")
     bar.update()
     bar.close()

@@ -171,7 +171,9 @@ def potential_change(
     area. With the complex waves present (as returned by ``reconstruct``) the
     charged wave is Fourier-shifted (exact for the band-limited wave) and the
     difference is the unwrapped argument of wave_c conj(wave_p), so steep
-    phases that are hard to unwrap on their own (a Pt layer) do not matter;
+    phases that are hard to unwrap on their own (a Pt layer) matter much less
+    (on the reference data: 411 pixels off by 2 pi, all within 5 nm of the
+    Pt interface, against 1034 when subtracting unwrapped phases);
     otherwise the unwrapped phases are shifted by cubic splines and
     subtracted. Both states are referred to the same vacuum region. The mean
     inner potential times thickness, and any fixed artefact, cancel.

@@ -241,7 +241,7 @@ def specimen(
     pixel for a fringe spacing s [px] and an aperture of ``|q_c|/3``. With the
     defaults at 1 nm/px that is 0.13 rad/px over LATSPO and 0.31 rad/px over
     Pt, against 0.47 rad/px for s = 4.5 px. Steeper features, such as the
-    Pt interface itself (an 18 rad step with sigma = 5 nm), exceed the
+    Pt interface itself (a 17 rad step with sigma = 5 nm at the defaults), exceed the
     bandwidth at typical samplings, as in real data. The reconstructed
     phase is unreliable within a few resolution lengths of them. The full thickness is
     t0 + g_w [x cos b + (y - y0) sin b] / 1000, with t0 = `thickness_nm`
