@@ -24,6 +24,7 @@ __all__ = [
     "save",
     "holography",
     "simulate",
+    "registration",
 ]
 
 
@@ -31,7 +32,7 @@ def __getattr__(name: str):
     # Lazy subpackages keep `import holocorr` fast.
     import importlib
 
-    if name in ("holography", "simulate", "io"):
+    if name in ("holography", "simulate", "io", "registration", "eels", "correlation", "series", "pipeline", "plot"):
         return importlib.import_module(f".{name}", __name__)
     if name in ("load", "save"):
         return getattr(importlib.import_module(".io", __name__), name)

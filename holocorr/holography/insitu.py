@@ -34,106 +34,86 @@ def _as_reconstruction(ds: Any, name: str) -> xr.Dataset:
 
 
 def register_waves(moving: xr.Dataset, fixed: xr.Dataset, *, on: str = "amplitude", upsample: int = 20) -> dict:
-    """Sub-pixel shift that maps `moving` onto `fixed` (upsampled phase correlation).
+    """Sub-pixel shift that maps `moving` onto `fixed`, with its uncertainty.
+
+    A thin layer over :func:`holocorr.registration.register` (method
+    ``"phase"``) for two reconstructions on the same grid.
 
     Parameters
     ----------
     moving, fixed : xarray.Dataset
         Reconstructions on the same grid.
     on : {"amplitude", "phase"}
-        Image used for the correlation (phase: after removing its mean
-        gradient, useful when amplitude has no contrast).
+        Image used (the amplitude does not change between in-situ states;
+        the phase does).
     upsample : int
-        Upsampling factor; the shift resolution is 1/upsample px.
+        Upsampling factor of the correlation peak search.
 
     Returns
     -------
     dict
-        ``shift_px`` (dy, dx): shift to apply to `moving` [output px],
-        ``shift_nm`` [nm or px units of the coords], ``error_px`` and
-        ``error_nm`` (one standard deviation per axis, a Cramer-Rao-type
-        estimate from the image gradients and the residual noise),
-        ``error`` (normalised RMS error of the correlation, 0 = perfect),
-        ``condition`` (ratio of the eigenvalues of the image's gradient
-        structure tensor; large for images dominated by one straight edge)
-        and ``weak_direction`` (unit (dy, dx) along which the shift is least
-        constrained), ``used_shift_px``: the shift restricted to the
-        directions in which the images have structure above the noise (the
-        raw correlation peak along an undetermined direction is noise).
+        ``shift_px`` (dy, dx): shift to apply to `moving` [output px] (so
+        that ``fixed(r) ~ moving(r - shift)``), ``shift_nm`` [coordinate
+        units], ``error_px`` / ``error_nm`` (1 sigma per axis; inf where the
+        images do not determine the shift), ``used_shift_px``: the shift
+        restricted to the principal directions the image structure
+        determines, ``condition``, ``weak_direction`` (unit (dy, dx) of the
+        least constrained direction).
 
-    References
-    ----------
-    Guizar-Sicairos, Thurman & Fienup, Opt. Lett. 33, 156 (2008),
-    doi:10.1364/OL.33.000156 (via skimage.registration.phase_cross_correlation).
+    Raises
+    ------
+    ParameterError
+        For an unknown `on` or a bad `upsample`.
     """
-    from skimage.registration import phase_cross_correlation
+    from ..registration import register
 
     if on not in ("amplitude", "phase"):
         raise ParameterError(f"on={on!r} is not allowed; choose 'amplitude' or 'phase'.")
     if isinstance(upsample, bool) or not isinstance(upsample, int) or upsample < 1:
         raise ParameterError(f"upsample must be a positive integer, got {upsample!r}.")
-    a = np.asarray(fixed[on].values, dtype=np.float64)
-    b = np.asarray(moving[on].values, dtype=np.float64)
-    # A light low-pass (1 px): stronger smoothing towards the resolution was
-    # measured to make the shift less precise, not more.
-    sigma = 1.0
-    a = ndimage.gaussian_filter(a, sigma)
-    b = ndimage.gaussian_filter(b, sigma)
-    # A Hann taper stops the image borders from dominating the correlation.
-    win = np.hanning(a.shape[0])[:, None] * np.hanning(a.shape[1])[None, :]
-    shift, error, _ = phase_cross_correlation(
-        (a - a.mean()) * win, (b - b.mean()) * win, upsample_factor=upsample, normalization=None
-    )
-    dy_step, _ = axis_step(fixed, "y")
-    dx_step, _ = axis_step(fixed, "x")
-    # Conditioning and precision from the gradient structure tensor T of the
-    # (smoothed) fixed image: one straight edge constrains only the shift
-    # across it. Cramer-Rao-type covariance 2 s^2 A_c T^-1 with s^2 the noise
-    # variance per image and A_c its correlation area, both from the residual
-    # after alignment (any real change between the images counts as noise).
-    # Measured on simulated pairs: 2-4x the actual scatter, i.e. conservative.
-    m = max(int(4 * sigma), 2)
-    inner = (slice(m, a.shape[0] - m), slice(m, a.shape[1] - m))
+    steps = {d: axis_step(fixed, d)[0] for d in ("y", "x")}
 
-    def structure(img: np.ndarray) -> np.ndarray:
-        gy, gx = np.gradient(img)
-        return np.array([[np.sum(gy * gy), np.sum(gy * gx)], [np.sum(gy * gx), np.sum(gx * gx)]])
+    def as_nm(da: xr.DataArray) -> xr.DataArray:
+        # registration needs length units: pixel coordinates count as 1 nm
+        if any(da[d].attrs.get("units", "px") == "px" for d in ("y", "x") if d in da.coords) or not all(
+            d in da.coords for d in ("y", "x")
+        ):
+            return da.assign_coords(
+                {
+                    d: xr.DataArray(np.arange(da.sizes[d], dtype=float), dims=d, attrs={"units": "nm"})
+                    for d in ("y", "x")
+                }
+            )
+        return da
 
-    resid = (a - ndimage.shift(b, shift, order=3, mode="nearest"))[inner]
-    resid = resid - resid.mean()
-    # The noise's own gradients would pass for structure: subtract their
-    # expected contribution (half the residual's, which holds two images' noise).
-    tensor = structure(a[inner]) - 0.5 * structure(resid)
-    evals, evecs = np.linalg.eigh(tensor)
-    cond = float(evals[1] / evals[0]) if evals[0] > 0 else math.inf
-    weak = evecs[:, 0]  # direction (dy, dx) along which the shift is least constrained
-    noise_var = float(np.var(resid)) / 2.0
-    acf = np.fft.irfft2(np.abs(np.fft.rfft2(resid)) ** 2, s=resid.shape)
-    area = float(np.sum(np.clip(acf / acf.flat[0], 0.0, None))) if acf.flat[0] > 0 else 1.0
-    # Directions whose structure does not rise above the noise (eigenvalue
-    # <= 0 after the noise correction) leave the shift undetermined there:
-    # it is reported as infinitely uncertain and left out of `used_shift_px`.
-    c = 2.0 * noise_var * area
-    determined = evals > 0
-    var = np.zeros(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HolocorrWarning)  # reported by potential_change
+        reg = register(as_nm(moving[on]), as_nm(fixed[on]), method="phase", upsample=upsample)
+    scale = {d: (1.0 if fixed[d].attrs.get("units", "px") == "px" else steps[d]) for d in ("y", "x")}
+    shift_px = (reg.shift_nm[0] / scale["y"], reg.shift_nm[1] / scale["x"])
     used = np.zeros(2)
-    for k in range(2):
-        v = evecs[:, k]
-        if determined[k]:
-            var += v**2 * c / evals[k]
-            used += v * float(np.dot(v, shift))
+    var = np.zeros(2)
+    for direction, err in zip(reg.principal_directions, reg.principal_errors_nm, strict=True):
+        v = np.asarray(direction, dtype=float)
+        if math.isfinite(err):
+            used += v * float(np.dot(v, reg.shift_nm))
+            var += (v * err) ** 2
         else:
+            # an undetermined direction makes an axis undetermined only if it
+            # has a real component along it (not a few-degree tilt)
             var += np.where(np.abs(v) > 0.1, math.inf, 0.0)
-    err = np.sqrt(var)
+    err_px = (math.sqrt(var[0]) / scale["y"], math.sqrt(var[1]) / scale["x"])
+    errs = np.asarray(reg.principal_errors_nm, dtype=float)
+    cond = float((errs[1] / errs[0]) ** 2) if errs[0] > 0 else math.inf
     return {
-        "shift_px": (float(shift[0]), float(shift[1])),
-        "shift_nm": (float(shift[0]) * dy_step, float(shift[1]) * dx_step),
-        "used_shift_px": (float(used[0]), float(used[1])),
-        "error_px": (float(err[0]), float(err[1])),
-        "error_nm": (float(err[0]) * dy_step, float(err[1]) * dx_step),
-        "error": float(error),
+        "shift_px": shift_px,
+        "shift_nm": (shift_px[0] * steps["y"], shift_px[1] * steps["x"]),
+        "used_shift_px": (float(used[0]) / scale["y"], float(used[1]) / scale["x"]),
+        "error_px": err_px,
+        "error_nm": (err_px[0] * steps["y"], err_px[1] * steps["x"]),
+        "error": float(1.0 - reg.similarity) if math.isfinite(reg.similarity) else math.nan,
         "condition": cond,
-        "weak_direction": (float(weak[0]), float(weak[1])),
+        "weak_direction": tuple(float(v) for v in reg.principal_directions[1]),
     }
 
 
@@ -248,13 +228,13 @@ def potential_change(
     if register:
         reg = register_waves(charged, pristine, upsample=upsample)
         ey, ex = reg["error_px"]
-        if reg["condition"] > 50 or max(ey, ex) > 1.0:
+        if not (math.isfinite(ey) and math.isfinite(ex)) or max(ey, ex) > 1.0:
             wy, wx = reg["weak_direction"]
             uy, ux = reg["used_shift_px"]
             warnings.warn(
                 f"the registration is uncertain: correlation peak at ({reg['shift_px'][0]:.2f}, "
                 f"{reg['shift_px'][1]:.2f}) px, +-({ey:.2f}, {ex:.2f}) px (1 sigma); least constrained "
-                f"along (dy, dx) = ({wy:.2f}, {wx:.2f}) (structure-tensor ratio {reg['condition']:.0f}). "
+                f"along (dy, dx) = ({wy:.2f}, {wx:.2f}). "
                 f"Applied shift ({uy:.2f}, {ux:.2f}) px: only the components the image structure "
                 "determines above the noise. An image dominated by one straight edge, or by noise, "
                 "constrains the shift only across the edge; profiles across it are unaffected. For "
