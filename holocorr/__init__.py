@@ -25,6 +25,7 @@ __all__ = [
     "holography",
     "simulate",
     "registration",
+    "correlation",
 ]
 
 
