@@ -125,6 +125,22 @@ def _cmd_potential(args) -> int:
     return EXIT_OK
 
 
+def _cmd_pipeline(args) -> int:
+    from ..pipeline import load_config, run
+
+    config = load_config(args.config)
+    if args.overwrite or args.output:
+        values = {k: dict(v) for k, v in config.values.items()}
+        if args.overwrite:
+            values["output"]["overwrite"] = True
+        if args.output:
+            values["output"]["folder"] = str(Path(args.output).resolve())
+        config = type(config)(values=values, source=config.source)
+    res = run(config, progress=not args.quiet)
+    print(res.folder / "report.html")
+    return EXIT_OK
+
+
 def _cmd_demo(args) -> int:
     from ..demo import run
 
@@ -176,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true")
     _common(s)
     s.set_defaults(func=_cmd_potential)
+
+    s = sub.add_parser("pipeline", help="run the whole analysis from a TOML configuration")
+    s.add_argument("config", help="pipeline configuration (TOML)")
+    s.add_argument("--output", "-o", default=None, help="results folder (overrides output.folder)")
+    s.add_argument("--overwrite", action="store_true", help="write into an existing results folder")
+    _common(s)
+    s.set_defaults(func=_cmd_pipeline)
 
     s = sub.add_parser("demo", help="run the demo on the bundled reference data")
     s.add_argument("--output", "-o", default="results")

@@ -5,5 +5,6 @@ from the data's ``long_name`` and ``units`` attrs.
 """
 
 from ._maps import map, reconstruction, style
+from ._summary import correlation, profiles, summary_figure
 
-__all__ = ["map", "reconstruction", "style"]
+__all__ = ["map", "reconstruction", "style", "profiles", "correlation", "summary_figure"]

@@ -465,12 +465,12 @@ def specimen(
 
     coords = {
         "y": xr.DataArray(
-            y, dims="y", attrs={"units": "nm", "long_name": "y (down from the top of the field)"}
+            y, dims="y", attrs={"units": "nm", "long_name": "y"}
         ),
         "x": xr.DataArray(
             x,
             dims="x",
-            attrs={"units": "nm", "long_name": "x (distance from the Pt interface at zero tilt)"},
+            attrs={"units": "nm", "long_name": "x"},
         ),
     }
     dims = ("y", "x")

@@ -1,0 +1,61 @@
+"""The reproducible pipeline: one validated TOML file -> a results folder.
+
+``holocorr pipeline CONFIG.toml`` or, from Python::
+
+    from holocorr import pipeline
+    results = pipeline.run(pipeline.load_config("analysis.toml"))
+    results.summary["potential_step_v"]
+"""
+
+from .config import SCHEMA, Config, ConfigError, load_config, validate_config
+from .run import PipelineError, Results, run
+
+
+def reference_config(output: str = "results", *, data=None, overwrite: bool = False) -> Config:
+    """The configuration that analyses the bundled reference data.
+
+    Parameters
+    ----------
+    output : str
+        Results folder.
+    data : str or path-like, optional
+        Reference data folder (default: :func:`holocorr.demo.reference_folder`).
+    overwrite : bool
+        Allow writing into an existing results folder.
+
+    Returns
+    -------
+    Config
+    """
+    import json
+    from pathlib import Path
+
+    from ..demo import reference_folder
+
+    folder = Path(data) if data is not None else reference_folder()
+    m = json.loads((folder / "manifest.json").read_text())
+    raw = {
+        "output": {"folder": str(Path(output).resolve()), "overwrite": overwrite},
+        "holography": {
+            "pristine": {"object": "pristine_object.nc", "reference": "pristine_reference.nc"},
+            "charged": {"object": "charged_object.nc", "reference": "charged_reference.nc"},
+            "vacuum_y_nm": list(m["vacuum_region_nm"]["y"]),
+        },
+        "thickness": {"source": "amplitude", "material": "LATSPO"},
+        "profile": {"rows_nm": list(m["full_thickness_rows_nm"]), "x_range_nm": [100.0, 850.0]},
+        "eels": {"core_loss": "sr_eels_core_loss.nc", "low_loss": "sr_eels_low_loss.nc"},
+    }
+    return validate_config(raw, base=folder, source="holocorr.pipeline.reference_config")
+
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "SCHEMA",
+    "load_config",
+    "validate_config",
+    "run",
+    "Results",
+    "PipelineError",
+    "reference_config",
+]
