@@ -22,6 +22,8 @@ demo: $(STAMP)  ## install, then run the demo on generated / bundled data
 
 bench: $(STAMP)  ## print measured speed ratios against the FFT floor
 	$(PY) benchmarks/bench_reconstruct.py
+	$(PY) benchmarks/bench_eels.py
+	$(PY) benchmarks/bench_series.py
 
 lint: $(STAMP)
 	$(PY) -m pip install --quiet 'ruff>=0.5'

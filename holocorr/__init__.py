@@ -22,10 +22,15 @@ __all__ = [
     "plan_fft",
     "load",
     "save",
+    "open_series",
     "holography",
     "simulate",
     "registration",
     "correlation",
+    "eels",
+    "series",
+    "pipeline",
+    "plot",
 ]
 
 
@@ -35,6 +40,6 @@ def __getattr__(name: str):
 
     if name in ("holography", "simulate", "io", "registration", "eels", "correlation", "series", "pipeline", "plot"):
         return importlib.import_module(f".{name}", __name__)
-    if name in ("load", "save"):
+    if name in ("load", "save", "open_series"):
         return getattr(importlib.import_module(".io", __name__), name)
     raise AttributeError(f"module 'holocorr' has no attribute {name!r}")

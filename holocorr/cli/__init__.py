@@ -125,6 +125,72 @@ def _cmd_potential(args) -> int:
     return EXIT_OK
 
 
+def _cmd_eels_li_map(args) -> int:
+    import holocorr
+    from holocorr.eels import li_map
+
+    out = _out_path(args.output, args.overwrite)
+    core = holocorr.load(args.core_loss)
+    low = None
+    if args.low_loss:
+        low = holocorr.load(args.low_loss)
+        if "energy_low" in low.dims:
+            low = low.rename(energy_low="energy")
+    res = li_map(core, low_loss=low)
+    inputs = [args.core_loss] + ([args.low_loss] if args.low_loss else [])
+    holocorr.save(res, out, overwrite=args.overwrite, inputs=inputs)
+    print(out)
+    return EXIT_OK
+
+
+def _profile_from(path: str, variable: str | None):
+    import holocorr
+
+    ds = holocorr.io.load_dataset(path)
+    names = [variable] if variable else [v for v in ds.data_vars if ds[v].ndim == 1]
+    if not names or names[0] not in ds or ds[names[0]].ndim != 1:
+        raise HolocorrError(
+            f"{path} holds no 1-D profile{' named ' + repr(variable) if variable else ''}; variables: "
+            f"{', '.join(f'{k} {tuple(v.dims)}' for k, v in ds.data_vars.items())}. Choose one with --variable-a/-b."
+        )
+    da = ds[names[0]]
+    err = next((v for v in ("profile_error", "error", f"{names[0]}_error") if v in ds and v != names[0]), None)
+    if err is not None and "profile_error" not in da.coords:
+        da = da.assign_coords(profile_error=(da.dims[0], ds[err].values))
+    return da
+
+
+def _cmd_correlate(args) -> int:
+    import holocorr
+    from holocorr.correlation import compare
+
+    out = _out_path(args.output, args.overwrite)
+    a = _profile_from(args.a, args.variable_a)
+    b = _profile_from(args.b, args.variable_b)
+    res = compare(a, b, n_boot=args.n_boot, rng=args.rng)
+    d = res.to_dict()
+    if out.suffix == ".json":
+        from .._provenance import jsonable
+        from ..pipeline.run import _atomic_text
+
+        _atomic_text(out, json.dumps(jsonable(d), indent=2) + "\n")
+    else:
+        holocorr.save(res.to_dataset(), out, overwrite=args.overwrite, inputs=[args.a, args.b])
+    ci = d["r_ci"]
+    print(f"r = {d['r']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}], N_eff = {d['n_effective']:.1f}, p = {d['p_value']:.3g}, "
+          f"lag = {d['lag_nm']:.1f} nm")
+    print(out)
+    return EXIT_OK
+
+
+def _cmd_simulate(args) -> int:
+    from ..simulate.reference import write_reference
+
+    m = write_reference(args.folder, overwrite=args.overwrite)
+    print(f"wrote {len(m['files'])} files and manifest.json to {args.folder}")
+    return EXIT_OK
+
+
 def _cmd_pipeline(args) -> int:
     from ..pipeline import load_config, run
 
@@ -193,6 +259,34 @@ def build_parser() -> argparse.ArgumentParser:
     _common(s)
     s.set_defaults(func=_cmd_potential)
 
+    s = sub.add_parser("eels", help="EELS: Li maps and profiles")
+    esub = s.add_subparsers(dest="eels_command", required=True, parser_class=_Parser)
+    e = esub.add_parser("li-map", help="relative Li map/profile with error bars from SR-EELS or a spectrum image")
+    e.add_argument("core_loss")
+    e.add_argument("--low-loss", "-l", help="matching low-loss frame (for t/lambda and energy alignment)")
+    e.add_argument("--output", "-o", required=True)
+    e.add_argument("--overwrite", action="store_true")
+    _common(e)
+    e.set_defaults(func=_cmd_eels_li_map)
+
+    s = sub.add_parser("correlate", help="compare two 1-D profiles (NetCDF) with honest statistics")
+    s.add_argument("a", help="first profile file (e.g. potential_profile.nc)")
+    s.add_argument("b", help="second profile file (e.g. li_profile.nc)")
+    s.add_argument("--variable-a", default=None)
+    s.add_argument("--variable-b", default=None)
+    s.add_argument("--n-boot", type=int, default=2000)
+    s.add_argument("--rng", type=int, default=0, help="random seed")
+    s.add_argument("--output", "-o", required=True, help="output .json or .nc")
+    s.add_argument("--overwrite", action="store_true")
+    _common(s)
+    s.set_defaults(func=_cmd_correlate)
+
+    s = sub.add_parser("simulate", help="write the simulated reference dataset")
+    s.add_argument("folder")
+    s.add_argument("--overwrite", action="store_true")
+    _common(s)
+    s.set_defaults(func=_cmd_simulate)
+
     s = sub.add_parser("pipeline", help="run the whole analysis from a TOML configuration")
     s.add_argument("config", help="pipeline configuration (TOML)")
     s.add_argument("--output", "-o", default=None, help="results folder (overrides output.folder)")
@@ -205,6 +299,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true", help="replace an existing results folder")
     _common(s)
     s.set_defaults(func=_cmd_demo)
+
+    from ..series.cli import add_series_command
+
+    add_series_command(sub)
     return p
 
 

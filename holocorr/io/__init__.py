@@ -11,5 +11,6 @@ Datasets atomically to NetCDF4 (``.nc``) or Zarr (``.zarr``);
 from __future__ import annotations
 
 from ._api import load, load_dataset, save
+from .series import open_series
 
-__all__ = ["load", "load_dataset", "save"]
+__all__ = ["load", "load_dataset", "save", "open_series"]

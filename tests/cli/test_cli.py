@@ -128,3 +128,40 @@ def test_usage_and_data_errors(files, capsys):
 def test_entry_point_installed():
     out = subprocess.run([sys.executable, "-m", "holocorr.cli", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("holocorr ")
+
+
+REF = __import__("pathlib").Path(__file__).resolve().parents[2] / "reference_holograms"
+
+
+@pytest.mark.filterwarnings("ignore::holocorr.errors.HolocorrWarning")
+def test_eels_li_map_and_correlate_commands(tmp_path, capsys):
+    out = tmp_path / "li.nc"
+    assert main(["eels", "li-map", str(REF / "sr_eels_core_loss.nc"), "-l", str(REF / "sr_eels_low_loss.nc"),
+                 "-o", str(out), "-q"]) == 0
+    li = holocorr.io.load_dataset(out)
+    assert li.li.dims == ("x",) and li.x.attrs["units"] == "nm"
+    truth = holocorr.io.load_dataset(REF / "sr_eels_truth.nc")
+    # relative Li: electrode (50-350 nm) above electrolyte (500-850 nm), like the truth's 2.3 / 1.3
+    ratio = float(li.li.sel(x=slice(50, 350)).mean() / li.li.sel(x=slice(500, 850)).mean())
+    true_ratio = float(truth.li_true.sel(x=slice(50, 350)).mean() / truth.li_true.sel(x=slice(500, 850)).mean())
+    assert ratio == pytest.approx(true_ratio, rel=0.15)
+    # two profiles: a step and its shifted copy correlate, with a lag near the shift
+    x = np.arange(0, 400.0, 2.0)
+    for name, shift in (("a", 0.0), ("b", 10.0)):
+        prof = xr.DataArray(np.tanh((x - 200 - shift) / 30) + 0.05 * np.random.default_rng(len(name)).normal(size=x.size),
+                            dims="distance", coords={"distance": ("distance", x, {"units": "nm"})},
+                            name="value", attrs={"units": "V"})
+        holocorr.save(prof.to_dataset(), tmp_path / f"{name}.nc")
+    res = tmp_path / "cmp.json"
+    assert main(["correlate", str(tmp_path / "a.nc"), str(tmp_path / "b.nc"), "-o", str(res), "--n-boot", "200",
+                 "-q"]) == 0
+    d = json.loads(res.read_text())
+    assert d["r"] > 0.8 and abs(abs(d["lag_nm"]) - 10.0) < 3.0
+    assert main(["correlate", str(tmp_path / "a.nc"), str(out), "--variable-b", "nope", "-o",
+                 str(tmp_path / "x.json"), "-q"]) == 3
+
+
+def test_simulate_command(tmp_path):
+    assert main(["simulate", str(tmp_path / "ref"), "-q"]) == 0
+    assert (tmp_path / "ref" / "manifest.json").exists()
+    assert main(["simulate", str(tmp_path / "ref"), "-q"]) == 3  # refuses to overwrite
