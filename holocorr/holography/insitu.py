@@ -152,8 +152,8 @@ def potential_change(
     charged wave is Fourier-shifted (exact for the band-limited wave) and the
     difference is the unwrapped argument of wave_c conj(wave_p), so steep
     phases that are hard to unwrap on their own (a Pt layer) matter much less
-    (on the reference data: 411 pixels off by 2 pi, all within 5 nm of the
-    Pt interface, against 1034 when subtracting unwrapped phases);
+    (on the reference data: 402 pixels off by 2 pi, at the Pt interface and
+    the image border, against 914 when subtracting unwrapped phases);
     otherwise the unwrapped phases are shifted by cubic splines and
     subtracted. Both states are referred to the same vacuum region. The mean
     inner potential times thickness, and any fixed artefact, cancel.
@@ -232,7 +232,7 @@ def potential_change(
             wy, wx = reg["weak_direction"]
             uy, ux = reg["used_shift_px"]
             warnings.warn(
-                f"the registration is uncertain: correlation peak at ({reg['shift_px'][0]:.2f}, "
+                f"the registration is uncertain: best shift ({reg['shift_px'][0]:.2f}, "
                 f"{reg['shift_px'][1]:.2f}) px, +-({ey:.2f}, {ex:.2f}) px (1 sigma); least constrained "
                 f"along (dy, dx) = ({wy:.2f}, {wx:.2f}). "
                 f"Applied shift ({uy:.2f}, {ux:.2f}) px: only the components the image structure "

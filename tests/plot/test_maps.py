@@ -76,3 +76,29 @@ def test_reconstruction_figure_written(tmp_path):
     assert out.stat().st_size > 10_000
     assert len(fig.axes) >= 4
     plt.close(fig)
+
+
+def test_rendered_map_pixels_match_the_colormap():
+    """Image statistics of the rendered figure against an independent baseline:
+    a linear ramp shown with robust=False covers the colour map uniformly, so the
+    mean colour of the axes image equals the mean of cividis over [0, 1]."""
+    n = 200
+    x = xr.DataArray(np.arange(n) * 0.5, dims="x", attrs={"units": "nm"})
+    y = xr.DataArray(np.arange(n) * 0.5, dims="y", attrs={"units": "nm"})
+    ramp = xr.DataArray(np.tile(np.linspace(0.0, 1.0, n), (n, 1)), dims=("y", "x"), coords={"y": y, "x": x},
+                        attrs={"units": "rad", "long_name": "phase"})
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    pmap(ramp, ax=ax, robust=False, scalebar=False, colorbar=False)
+    ax.set_axis_off()
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(float) / 255
+    bb = ax.get_window_extent()
+    h = rgba.shape[0]
+    inner = rgba[int(h - bb.y1) + 3 : int(h - bb.y0) - 3, int(bb.x0) + 3 : int(bb.x1) - 3]
+    expected = plt.get_cmap("cividis")(np.linspace(0, 1, 1001))[:, :3].mean(axis=0)
+    np.testing.assert_allclose(inner.reshape(-1, 3).mean(axis=0), expected, atol=0.01)
+    # left to right the colours follow the map: its ends at the first and last columns
+    cmap = plt.get_cmap("cividis")
+    np.testing.assert_allclose(inner[:, :3].reshape(-1, 3).mean(axis=0), cmap(0.0)[:3], atol=0.03)
+    np.testing.assert_allclose(inner[:, -3:].reshape(-1, 3).mean(axis=0), cmap(1.0)[:3], atol=0.03)
+    plt.close(fig)
