@@ -114,9 +114,12 @@ def _cmd_potential(args) -> int:
     out = _out_path(args.output, args.overwrite)
     charged = holocorr.io.load_dataset(args.charged)
     pristine = holocorr.io.load_dataset(args.pristine)
-    vacuum = None
+    vacuum = {}
     if args.vacuum_x:
-        vacuum = {"x": tuple(args.vacuum_x)}
+        vacuum["x"] = tuple(args.vacuum_x)
+    if args.vacuum_y:
+        vacuum["y"] = tuple(args.vacuum_y)
+    vacuum = vacuum or None
     res = potential_change(
         charged, pristine, thickness=args.thickness, vacuum=vacuum, beam_energy_kv=args.beam_energy_kv
     )
@@ -167,6 +170,9 @@ def _cmd_correlate(args) -> int:
     out = _out_path(args.output, args.overwrite)
     a = _profile_from(args.a, args.variable_a)
     b = _profile_from(args.b, args.variable_b)
+    if args.range:
+        a = a.sel({a.dims[0]: slice(*args.range)})
+        b = b.sel({b.dims[0]: slice(*args.range)})
     res = compare(a, b, n_boot=args.n_boot, rng=args.rng)
     d = res.to_dict()
     if out.suffix == ".json":
@@ -177,8 +183,10 @@ def _cmd_correlate(args) -> int:
     else:
         holocorr.save(res.to_dataset(), out, overwrite=args.overwrite, inputs=[args.a, args.b])
     ci = d["r_ci"]
-    print(f"r = {d['r']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}], N_eff = {d['n_effective']:.1f}, p = {d['p_value']:.3g}, "
-          f"lag = {d['lag_nm']:.1f} nm")
+    print(
+        f"r = {d['r']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}], N_eff = {d['n_effective']:.1f}, p = {d['p_value']:.3g}, "
+        f"lag = {d['lag_nm']:.1f} nm"
+    )
     print(out)
     return EXIT_OK
 
@@ -253,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("pristine")
     s.add_argument("--thickness", type=float, required=True, help="specimen thickness [nm]")
     s.add_argument("--vacuum-x", type=float, nargs=2, metavar=("X0", "X1"), help="vacuum x range [nm]")
+    s.add_argument("--vacuum-y", type=float, nargs=2, metavar=("Y0", "Y1"), help="vacuum y range [nm]")
     s.add_argument("--beam-energy-kv", type=float, default=None)
     s.add_argument("--output", "-o", required=True)
     s.add_argument("--overwrite", action="store_true")
@@ -274,6 +283,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("b", help="second profile file (e.g. li_profile.nc)")
     s.add_argument("--variable-a", default=None)
     s.add_argument("--variable-b", default=None)
+    s.add_argument(
+        "--range",
+        type=float,
+        nargs=2,
+        metavar=("D0", "D1"),
+        help="compare only this distance range [nm] (e.g. away from a Pt interface)",
+    )
     s.add_argument("--n-boot", type=int, default=2000)
     s.add_argument("--rng", type=int, default=0, help="random seed")
     s.add_argument("--output", "-o", required=True, help="output .json or .nc")

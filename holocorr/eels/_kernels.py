@@ -254,18 +254,21 @@ def _solve_patterns(
     codes = _codes(free)
     order = np.argsort(codes, kind="stable")
     sc = codes[order]
+    bs = b[order]
+    ts = np.zeros((p, k))
     starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
     ends = np.r_[starts[1:], p]
-    for st, en in zip(starts, ends, strict=True):
+    bits = np.arange(k)
+    for st, en in zip(starts.tolist(), ends.tolist(), strict=True):
         code = int(sc[st])
-        f = np.flatnonzero((code >> np.arange(k)) & 1)
-        if f.size == 0:
-            continue
-        inv = cache.get(code)
-        if inv is None:
-            inv = cache[code] = np.linalg.inv(a[np.ix_(f, f)])
-        idx = order[st:en]
-        theta[idx[:, None], f[None, :]] = b[idx[:, None], f[None, :]] @ inv.T
+        hit = cache.get(code)
+        if hit is None:
+            f = np.flatnonzero((code >> bits) & 1)
+            hit = cache[code] = (f, np.linalg.inv(a[np.ix_(f, f)]).T if f.size else None)
+        f, inv_t = hit
+        if f.size:
+            ts[st:en, f] = bs[st:en, f] @ inv_t
+    theta[order] = ts
     return theta
 
 
@@ -345,12 +348,14 @@ def solve_constrained(
         fr[more, j[more]] = True
         free[todo] = fr
         s[todo] = _solve_patterns(a if shared else a[todo], b[todo], fr, shared, cache)
-    # ... then a feasible point for the Lawson-Hanson iteration
+    # ... then, for the pixels not yet at the optimum (the others passed the
+    # optimality test above), a feasible point for the Lawson-Hanson iteration
     neg = cons[None, :] & free & (s <= 0)
     theta = np.where(neg, 0.0, s)
     free &= ~neg
-    todo = np.arange(p)
     for _ in range(max_iter):
+        if todo.size == 0:
+            break
         sub_a = a if shared else a[todo]
         fr, th = free[todo], theta[todo]
         sol = _solve_patterns(sub_a, b[todo], fr, shared, cache)
@@ -486,42 +491,48 @@ def pattern_variances(
 ) -> np.ndarray:
     """Sandwich variances h^T (X^T W diag(y) W X) h for a shared design, from the data.
 
-    For each active set F, h = A_F^-1 g_F and the variance is
-    sum_i y_i ((W X_F h)_i)^2: one product of the pixels' spectra with q
-    squared columns instead of a k x k matrix per pixel. Pixels are handled
-    grouped by active set (sorted once), in blocks of `chunk`; the product
-    runs in y's precision (float32 is ample for a sum of positive terms).
-    ``on_block(idx, yb)`` is called with every block of spectra (for the
-    chi-square). Unit gain.
+    For each pixel with active set F, h = A_F^-1 g_F (one small solve per
+    distinct active set). M = X^T W diag(y) W X is accumulated in the
+    orthonormalised basis B = W X L^-T (A = L L^T), where it is close to a
+    multiple of the identity, so one float32 product of the spectra with
+    the k (k + 1) / 2 column products of B is accurate even for
+    near-collinear columns; then h^T M h = (L^T h)^T M_B (L^T h). Blocks of
+    `chunk` contiguous spectra, no gathers. A combination with no active
+    coefficient gets its unconstrained variance. ``on_block(rows, yb)`` is
+    called with every block (for the chi-square). Unit gain.
     """
     p, k = free.shape
     q = combos.shape[1]
-    var = np.zeros((p, q))
+    iu = np.triu_indices(k)
+    low = np.linalg.cholesky(a)
+    bb = np.linalg.solve(low, wx.T).T  # W X L^-T
+    pair_cols = (bb[:, iu[0]] * bb[:, iu[1]]).astype(y.dtype)
     codes = _codes(free)
-    order = np.argsort(codes, kind="stable")
-    sc = codes[order]
-    starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
-    ends = np.r_[starts[1:], p]
-    cols_full = (wx @ np.linalg.solve(a, combos)) ** 2
-    for st, en in zip(starts, ends, strict=True):
-        code = int(sc[st])
-        f = np.flatnonzero((code >> np.arange(k)) & 1)
-        none_active = (free[order[st]].astype(np.float64) @ (combos != 0)) == 0
-        if f.size == k:
-            cols = cols_full
-        elif f.size:
-            h = np.linalg.solve(a[np.ix_(f, f)], combos[f])
-            cols = np.where(none_active[None, :], cols_full, (wx[:, f] @ h) ** 2)
-        else:
-            cols = cols_full
-        cols = cols.astype(y.dtype)
-        for b0 in range(st, en, chunk):
-            idx = order[b0 : min(en, b0 + chunk)]
-            yb = y[idx]
-            var[idx] = yb @ cols
-            if on_block is not None:
-                on_block(idx, yb)
-    return var
+    uniq, which = np.unique(codes, return_inverse=True)
+    h_full = np.linalg.solve(a, combos)
+    h_tab = np.zeros((uniq.size, k, q))
+    nonzero = combos != 0
+    for u, code in enumerate(uniq):
+        fset = (int(code) >> np.arange(k)) & 1
+        f = np.flatnonzero(fset)
+        if f.size:
+            h_tab[u][f] = np.linalg.solve(a[np.ix_(f, f)], combos[f])
+        none_active = (fset.astype(np.float64) @ nonzero) == 0
+        h_tab[u][:, none_active] = h_full[:, none_active]
+    u_tab = np.einsum("ji,ujq->uiq", low, h_tab)  # L^T h
+    var = np.empty((p, q))
+    for c0 in range(0, p, chunk):
+        rows = slice(c0, min(p, c0 + chunk))
+        yb = y[rows]
+        mp = (yb @ pair_cols).astype(np.float64)
+        m = np.empty((mp.shape[0], k, k))
+        m[:, iu[0], iu[1]] = mp
+        m[:, iu[1], iu[0]] = mp
+        uu = u_tab[which[rows]]
+        var[rows] = np.sum(uu * (m @ uu), axis=1)
+        if on_block is not None:
+            on_block(rows, yb)
+    return np.maximum(var, 0.0)
 
 
 # --------------------------------------------------------------------------- #
@@ -705,8 +716,10 @@ def tail_extrapolation(
 
     A Poisson power-law fit A E^-r to `y_tail` (counts per channel of width
     `step`) is integrated from the end of the axis to infinity:
-    A E_end^(1-r) / ((r - 1) step). Pixels with r <= 1 (no convergent tail)
-    get 0.
+    A E_end^(1-r) / ((r - 1) step). It is trusted only where the tail looks
+    like a valence-loss tail: 2 <= r <= 8 and a reduced Poisson chi-square
+    of the fit below 2 (an edge inside the fitted range, or a rising
+    spectrum, fails this); other pixels get 0.
 
     Returns
     -------
@@ -716,21 +729,23 @@ def tail_extrapolation(
     lu = np.log(e_tail)
     c = float(lu.mean())
     u = lu - c
-    s0 = y_tail.sum(axis=1, dtype=np.float64)
-    s1 = y_tail.astype(np.float64) @ u
+    yt = y_tail.astype(np.float64)
+    s0 = yt.sum(axis=1)
+    s1 = yt @ u
     ok = s0 > 0
     r = np.zeros(s0.shape)
     extra = np.zeros(s0.shape)
     if ok.any():
         fit = fit_loglinear(s0[ok], s1[ok], u)
         rr = fit["r"]
+        mu = np.exp(fit["log_a"][:, None] - rr[:, None] * u[None, :])
+        chi2 = np.sum((yt[ok] - mu) ** 2 / np.maximum(mu, 1.0), axis=1) / max(u.size - 2, 1)
         # mu_i = exp(log_a - r u_i) counts per channel = A E^-r step, with
         # u = ln E - c  ->  A step = exp(log_a + r c)
         la = fit["log_a"] + rr * c
-        good = rr > 1.05
-        ex = np.where(
-            good, np.exp(la + (1.0 - rr) * math.log(e_end) - np.log(np.where(good, rr - 1.0, 1.0))) / step, 0.0
-        )
+        good = (rr >= 2.0) & (rr <= 8.0) & (chi2 < 2.0)
+        safe = np.where(good, rr - 1.0, 1.0)
+        ex = np.where(good, np.exp(la + (1.0 - rr) * math.log(e_end) - np.log(safe)) / step, 0.0)
         r[ok] = rr
         extra[ok] = ex
     return extra, r

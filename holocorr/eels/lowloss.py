@@ -71,7 +71,7 @@ def _check_lowloss_values(sp: Spectra, name: str) -> None:
         )
 
 
-def zlp_analysis(sp: Spectra, *, method: str = "mirror", tail: str | None = "powerlaw") -> ZLP:
+def zlp_analysis(sp: Spectra, *, method: str = "mirror", tail: str | None = None) -> ZLP:
     """Zero-loss position, width and intensities of every low-loss spectrum."""
     y = sp.values
     pos, fwhm, var_pos = K.peak_position(y, return_var=True)
@@ -183,7 +183,7 @@ def thickness(
     low_loss: xr.DataArray,
     *,
     zlp: str = "mirror",
-    tail: str | None = "powerlaw",
+    tail: str | None = None,
     mean_free_path_nm: float | None = None,
     gain: float | None = None,
 ) -> xr.Dataset:
@@ -203,10 +203,15 @@ def thickness(
         cut-off; ``"minimum"``: everything up to the first minimum after the
         peak (Egerton's rule; counts inelastic intensity below the minimum as
         zero-loss and vice versa).
-    tail : {"powerlaw", None}
-        Add the intensity beyond the end of the axis, from a power law
-        fitted to the last 15 % of the channels (above 30 eV; only where the
-        fitted exponent exceeds 1). The added fraction is returned.
+    tail : {None, "powerlaw"}
+        None (default): the intensity beyond the end of the axis is left
+        out (t/lambda is then low by the fraction of the spectrum above the
+        axis end; record the low loss to >= 5 plasmon energies, i.e. past
+        ~120 eV for Ep = 24 eV). ``"powerlaw"``: add it from a power law
+        fitted to the last 15 % of the channels (above 30 eV), only where
+        that range looks like a valence tail (exponent 2-8, reduced Poisson
+        chi-square < 2; not where an edge sits in it). The added fraction is
+        returned.
     mean_free_path_nm : float, optional
         Inelastic mean free path lambda [nm] (see :func:`mean_free_path`);
         adds the thickness t [nm].

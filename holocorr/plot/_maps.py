@@ -102,7 +102,7 @@ def map(  # noqa: A001 - the documented public name
     if finite.size == 0:
         raise ShapeError("the map has no finite values to show.")
     lo, hi = np.percentile(finite, [1, 99]) if robust else (finite.min(), finite.max())
-    diverging = center is not None or str(da.name) in _DIVERGING
+    diverging = center is not None or str(da.name).startswith("delta_") or str(da.name) in _DIVERGING
     if diverging:
         c = 0.0 if center is None else float(center)
         half = max(abs(hi - c), abs(lo - c)) or 1.0

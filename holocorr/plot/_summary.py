@@ -116,8 +116,13 @@ def correlation(comparison, *, ax=None, xlabel: str | None = None, ylabel: str |
     sc = ax.scatter(a, b, s=5, c=np.asarray(comparison.distance), cmap="cividis", label="colour: distance")
     xs = np.linspace(np.nanmin(a), np.nanmax(a), 50)
     lo, hi = comparison.slope_ci
-    ax.plot(xs, comparison.intercept + comparison.slope * xs, "C3", lw=1,
-            label=f"Deming slope {comparison.slope:.3g} [{lo:.3g}, {hi:.3g}]")
+    ax.plot(
+        xs,
+        comparison.intercept + comparison.slope * xs,
+        "C3",
+        lw=1,
+        label=f"Deming slope {comparison.slope:.3g} [{lo:.3g}, {hi:.3g}]",
+    )
     r_lo, r_hi = comparison.r_ci
     ax.plot([], [], " ", label=f"r = {comparison.r:.2f} [{r_lo:.2f}, {r_hi:.2f}]")
     ax.plot([], [], " ", label=f"N_eff = {comparison.n_effective:.1f}, p = {comparison.p_value:.2g}")
@@ -128,7 +133,7 @@ def correlation(comparison, *, ax=None, xlabel: str | None = None, ylabel: str |
 
 
 def summary_figure(results: dict, *, fig=None):
-    """The multi-panel figure of an analysis: maps, SR-EELS, profiles, fronts, scatter.
+    """Draw the multi-panel figure of an analysis: maps, SR-EELS, profiles, fronts, scatter.
 
     Parameters
     ----------

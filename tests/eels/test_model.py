@@ -236,3 +236,16 @@ def test_thickness_from_the_same_frame(frame_a):
     _, low, tr = frame_a
     tl = thickness(low)
     assert np.all(np.abs(tl.t_over_lambda.values / tr["tau"] - 1) < 0.05)
+
+
+def test_error_calibration_from_neighbour_differences():
+    from holocorr.eels.model import _neighbour_error_scale
+
+    rng = np.random.default_rng(0)
+    x = np.linspace(0, 1, 4000)
+    truth = 1.0 + 0.5 * (x > 0.5)  # a step is fine: one pair out of thousands
+    err = np.full(x.size, 0.05)
+    li = truth + rng.normal(0, 0.1, x.size)  # actual scatter twice the reported error
+    assert _neighbour_error_scale(li, err) == pytest.approx(2.0, rel=0.08)
+    li = truth + rng.normal(0, 0.03, x.size)  # errors are never scaled down
+    assert _neighbour_error_scale(li, err) == 1.0
