@@ -12,7 +12,7 @@ from .run import PipelineError, Results, run
 
 
 def reference_config(output: str = "results", *, data=None, overwrite: bool = False) -> Config:
-    """The configuration that analyses the bundled reference data.
+    """Build the configuration that analyses the bundled reference data.
 
     Parameters
     ----------

@@ -56,10 +56,16 @@ SCHEMA: dict[str, dict[str, tuple[str, Any, str]]] = {
     "eels": {
         "core_loss": ("path", None, "SR-EELS core-loss frame (x, energy)"),
         "low_loss": ("path", None, "matching low-loss frame (x, energy_low)"),
-        "li_bulk_per_fu": ("float", 1.3, "Li per formula unit of the electrolyte bulk (LATSPO: 1.3), to scale "
-                           "the relative Li map"),
-        "bulk_nm": ("range", None, "distance range [nm] of the electrolyte bulk (default: the high-distance "
-                    "plateau of the Li front fit)"),
+        "li_bulk_per_fu": (
+            "float",
+            1.3,
+            "Li per formula unit of the electrolyte bulk (LATSPO: 1.3), to scale the relative Li map",
+        ),
+        "bulk_nm": (
+            "range",
+            None,
+            "distance range [nm] of the electrolyte bulk (default: the high-distance plateau of the Li front fit)",
+        ),
     },
     "statistics": {
         "n_boot": ("int", 2000, "bootstrap resamples"),

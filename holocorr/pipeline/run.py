@@ -76,8 +76,11 @@ def _savefig(fig, path: Path) -> None:
 
 
 def _band_profile(da: xr.DataArray, rows, res_px: float) -> xr.Dataset:
-    """Mean over y (a band of rows) with its standard error (rows within a
-    resolution length are correlated, so n_independent = n_rows / resolution)."""
+    """Average a band of rows over y, with the standard error.
+
+    Rows within a resolution length are correlated, so the error counts
+    n_independent = n_rows / resolution.
+    """
     band = da.sel(y=slice(*rows)) if rows else da
     prof = band.mean("y")
     n_ind = max(band.sizes["y"] / max(res_px, 1.0), 1.0)
@@ -316,16 +319,36 @@ def run(config: Config, *, progress: bool = True) -> Results:
         pvm = steps.run("electrode potential vs MIP", origin)
         data["potential_vs_mip"] = pvm
         cd = cmp_.to_dict()
-        summary.update({
-            "li_front_nm": lfront.position_nm,
-            "li_front_ci_nm": list(lfront.position_ci),
-            "li_front_width_nm": lfront.width_nm,
-            "li_ratio": ratio,
-            "correlation": {k: cd.get(k) for k in ("r", "r_ci", "p_value", "n_effective", "spearman_rho", "slope",
-                                                    "slope_ci", "lag_nm", "lag_ci_nm")},
-            "origin": {"delta_v_el": pvm.delta_v_el, "delta_v_el_ci": list(pvm.delta_v_el_ci), "k_mip": pvm.k_mip,
-                       "k_mip_ci": list(pvm.k_mip_ci), "verdict": pvm.verdict, "message": pvm.message},
-        })
+        summary.update(
+            {
+                "li_front_nm": lfront.position_nm,
+                "li_front_ci_nm": list(lfront.position_ci),
+                "li_front_width_nm": lfront.width_nm,
+                "li_ratio": ratio,
+                "correlation": {
+                    k: cd.get(k)
+                    for k in (
+                        "r",
+                        "r_ci",
+                        "p_value",
+                        "n_effective",
+                        "spearman_rho",
+                        "slope",
+                        "slope_ci",
+                        "lag_nm",
+                        "lag_ci_nm",
+                    )
+                },
+                "origin": {
+                    "delta_v_el": pvm.delta_v_el,
+                    "delta_v_el_ci": list(pvm.delta_v_el_ci),
+                    "k_mip": pvm.k_mip,
+                    "k_mip_ci": list(pvm.k_mip_ci),
+                    "verdict": pvm.verdict,
+                    "message": pvm.message,
+                },
+            }
+        )
     steps.run("figures", _figures, out, c, data, pfront, files)
 
     def report():
@@ -354,7 +377,7 @@ def run(config: Config, *, progress: bool = True) -> Results:
 
 
 def _as_profile(value: xr.DataArray, error: xr.DataArray) -> xr.DataArray:
-    """A DataArray over ``distance`` (from ``x``) carrying ``profile_error``."""
+    """Turn a profile over ``x`` into one over ``distance`` carrying ``profile_error``."""
     dim = "x" if "x" in value.dims else value.dims[0]
     units = value[dim].attrs.get("units", "nm")
     out = value.rename({dim: "distance"}).assign_coords(profile_error=("distance", np.asarray(error.values)))

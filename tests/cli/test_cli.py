@@ -136,8 +136,21 @@ REF = __import__("pathlib").Path(__file__).resolve().parents[2] / "reference_hol
 @pytest.mark.filterwarnings("ignore::holocorr.errors.HolocorrWarning")
 def test_eels_li_map_and_correlate_commands(tmp_path, capsys):
     out = tmp_path / "li.nc"
-    assert main(["eels", "li-map", str(REF / "sr_eels_core_loss.nc"), "-l", str(REF / "sr_eels_low_loss.nc"),
-                 "-o", str(out), "-q"]) == 0
+    assert (
+        main(
+            [
+                "eels",
+                "li-map",
+                str(REF / "sr_eels_core_loss.nc"),
+                "-l",
+                str(REF / "sr_eels_low_loss.nc"),
+                "-o",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
     li = holocorr.io.load_dataset(out)
     assert li.li.dims == ("x",) and li.x.attrs["units"] == "nm"
     truth = holocorr.io.load_dataset(REF / "sr_eels_truth.nc")
@@ -149,17 +162,36 @@ def test_eels_li_map_and_correlate_commands(tmp_path, capsys):
     # two profiles: a step and its shifted copy correlate, with a lag near the shift
     x = np.arange(0, 400.0, 2.0)
     for name, shift in (("a", 0.0), ("b", 10.0)):
-        prof = xr.DataArray(np.tanh((x - 200 - shift) / 30) + 0.05 * np.random.default_rng(len(name)).normal(size=x.size),
-                            dims="distance", coords={"distance": ("distance", x, {"units": "nm"})},
-                            name="value", attrs={"units": "V"})
+        prof = xr.DataArray(
+            np.tanh((x - 200 - shift) / 30) + 0.05 * np.random.default_rng(len(name)).normal(size=x.size),
+            dims="distance",
+            coords={"distance": ("distance", x, {"units": "nm"})},
+            name="value",
+            attrs={"units": "V"},
+        )
         holocorr.save(prof.to_dataset(), tmp_path / f"{name}.nc")
     res = tmp_path / "cmp.json"
-    assert main(["correlate", str(tmp_path / "a.nc"), str(tmp_path / "b.nc"), "-o", str(res), "--n-boot", "200",
-                 "-q"]) == 0
+    assert (
+        main(["correlate", str(tmp_path / "a.nc"), str(tmp_path / "b.nc"), "-o", str(res), "--n-boot", "200", "-q"])
+        == 0
+    )
     d = json.loads(res.read_text())
     assert d["r"] > 0.8 and abs(abs(d["lag_nm"]) - 10.0) < 3.0
-    assert main(["correlate", str(tmp_path / "a.nc"), str(out), "--variable-b", "nope", "-o",
-                 str(tmp_path / "x.json"), "-q"]) == 3
+    assert (
+        main(
+            [
+                "correlate",
+                str(tmp_path / "a.nc"),
+                str(out),
+                "--variable-b",
+                "nope",
+                "-o",
+                str(tmp_path / "x.json"),
+                "-q",
+            ]
+        )
+        == 3
+    )
 
 
 def test_simulate_command(tmp_path):

@@ -94,7 +94,6 @@ def test_cli_pipeline_bad_config_exit_3(tmp_path, capsys):
 def test_failed_step_keeps_earlier_results(tmp_path, monkeypatch):
     """A failure names the step; files of the earlier steps stay."""
     import holocorr.holography
-
     from holocorr import pipeline
 
     def boom(*a, **k):
