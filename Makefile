@@ -29,10 +29,9 @@ lint: $(STAMP)
 	$(PY) -m pip install --quiet 'ruff>=0.5'
 	$(VENV)/bin/ruff check holocorr tests benchmarks
 
-docs: $(STAMP)
+docs: $(STAMP)  ## the Sphinx site (warnings are errors; the pages' examples run in make test)
 	$(PY) -m pip install --quiet -e '.[docs]'
 	$(VENV)/bin/sphinx-build -W -b html docs docs/_build/html
-	$(VENV)/bin/sphinx-build -W -b doctest docs docs/_build/doctest
 
 clean:
 	rm -rf $(VENV) results docs/_build .pytest_cache
