@@ -74,7 +74,11 @@ def test_plateau_ratio_within_15_percent(result):
     assert ratio == pytest.approx(true_ratio, rel=0.15)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4 open: profile shape correlation measured 0.90 (target >= 0.98)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 4 open: per-row shape correlation measured 0.75 (target >= 0.98; "
+    "noise-limited: the true shape plus this noise gives ~0.73)",
+)
 def test_profile_shape_correlation(result):
     lm, truth = result
     sel = lm.x.values > 20
