@@ -27,30 +27,7 @@ import time
 
 import numpy as np
 import xarray as xr
-
-
-def peak_rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
-def current_rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
-def reset_peak_rss() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
+from _memory import current_rss_mb, peak_rss_mb, reset_peak_rss
 
 
 def make_cube(ny: int, nx: int, ne: int, seed: int = 0) -> xr.DataArray:

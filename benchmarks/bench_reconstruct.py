@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+from _memory import current_rss_mb, peak_rss_mb, reset_peak_rss
 
 
 def make_pair(n: int):
@@ -37,30 +37,10 @@ def make_pair(n: int):
     return obj, ref
 
 
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process (VmHWM) in MB."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def current_rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
 
 
-def reset_peak_rss() -> None:
-    """Reset VmHWM to the current RSS (Linux: write 5 to clear_refs)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
 
 
 def cold(n: int) -> None:
