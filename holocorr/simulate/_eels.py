@@ -27,8 +27,9 @@ from scipy.special import erfc
 
 from .._fft import irfft2, next_fast_len, rfft2
 from .._provenance import array_hash, provenance
-from .._validate import axis_step, check_choice, check_finite, check_positive, spatial_units_to_nm
+from .._validate import axis_step, check_choice, check_positive, spatial_units_to_nm
 from ..errors import CalibrationError, DataError, ParameterError, ShapeError
+from ._specimen import specimen_map
 
 __all__ = ["sr_eels", "stem_eels", "EDGES"]
 
@@ -162,9 +163,7 @@ def _component_shape(e: np.ndarray, c: _Component) -> np.ndarray:
     u = np.maximum(e - c.onset, 0.0)
     delta = _delay_length(c.onset, c.maximum, c.r, c.m)
     delayed = -np.expm1(-((u / delta) ** c.m))
-    rise = (
-        delayed if c.step == 0 else c.step * -np.expm1(-u / _STEP_RISE_EV) + (1 - c.step) * delayed
-    )
+    rise = delayed if c.step == 0 else c.step * -np.expm1(-u / _STEP_RISE_EV) + (1 - c.step) * delayed
     with np.errstate(divide="ignore"):
         tail = (np.maximum(e, c.onset) / c.onset) ** (-c.r)
     return np.where(e > c.onset, rise * tail, 0.0)
@@ -218,24 +217,16 @@ def _tail(e: np.ndarray, ep: float) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def _valence_consts(
-    material: str, ep: float, gamma_ev: float, kv: float, beta_mrad: float
-) -> tuple[float, float]:
+def _valence_consts(material: str, ep: float, gamma_ev: float, kv: float, beta_mrad: float) -> tuple[float, float]:
     """(tail weight a, normalisation N) of the valence shape of `material`."""
     ref = np.array([_TAIL_REF_EV])
-    a = _TAIL_RATIO[material] * float(
-        _drude(ref, ep, gamma_ev, kv, beta_mrad)[0] / _tail(ref, ep)[0]
-    )
-    e = np.concatenate(
-        [np.linspace(1e-6, 200.0, 400_001)[:-1], np.geomspace(200.0, _E_NORM_EV, 20_001)]
-    )
+    a = _TAIL_RATIO[material] * float(_drude(ref, ep, gamma_ev, kv, beta_mrad)[0] / _tail(ref, ep)[0])
+    e = np.concatenate([np.linspace(1e-6, 200.0, 400_001)[:-1], np.geomspace(200.0, _E_NORM_EV, 20_001)])
     f = _drude(e, ep, gamma_ev, kv, beta_mrad) + a * _tail(e, ep)
     return a, float(np.trapezoid(f, e))
 
 
-def _valence_shape(
-    e: np.ndarray, material: str, ep: float, gamma_ev: float, kv: float, beta_mrad: float
-) -> np.ndarray:
+def _valence_shape(e: np.ndarray, material: str, ep: float, gamma_ev: float, kv: float, beta_mrad: float) -> np.ndarray:
     """Valence single-scattering shape p(E) [1/eV], unit area over (0, 3000 eV]."""
     a, norm = _valence_consts(material, ep, gamma_ev, kv, beta_mrad)
     return (_drude(e, ep, gamma_ev, kv, beta_mrad) + a * _tail(e, ep)) / norm
@@ -322,9 +313,7 @@ def _frame(
         hi = min(lo + _CHUNK, k)
         tau = tau_mat[lo:hi].sum(axis=1)
         log_k = tau_mat[lo:hi] @ pv_hat - tau[:, None]
-        z_hat = np.exp(
-            -2.0 * np.pi**2 * sig**2 * f**2 - 2j * np.pi * f * (shift[lo:hi, None] - e_lo)
-        )
+        z_hat = np.exp(-2.0 * np.pi**2 * sig**2 * f**2 - 2j * np.pi * f * (shift[lo:hi, None] - e_lo))
         spec_hat = z_hat * np.exp(log_k)
         if pc_hat is not None:
             spec_hat = spec_hat * (1.0 + areal[lo:hi][:, list(model.species_cols)] @ pc_hat)
@@ -335,9 +324,7 @@ def _frame(
     return out
 
 
-def _li_single(
-    model: _Model, li_edge: _Edge, n_li: np.ndarray, window: tuple[float, float], dose: float
-) -> np.ndarray:
+def _li_single(model: _Model, li_edge: _Edge, n_li: np.ndarray, window: tuple[float, float], dose: float) -> np.ndarray:
     """Single-scattering Li-K counts in `window` (unshifted, unbroadened)."""
     integral = _fine_integral(lambda e: _edge_dsigma(e, li_edge, model.kv), *window)
     return dose * n_li * integral
@@ -366,23 +353,9 @@ def _specimen_grid(spec: Any) -> dict[str, Any]:
     missing = [a for a in _REQUIRED_ATTRS if a not in spec.attrs]
     if missing:
         raise DataError(
-            f"specimen lacks the attribute(s) {missing}; make it with holocorr.simulate.specimen, "
-            "which records them."
+            f"specimen lacks the attribute(s) {missing}; make it with holocorr.simulate.specimen, which records them."
         )
-    maps = {}
-    for name in _REQUIRED_VARS:
-        da = spec[name]
-        if da.dims != ("y", "x"):
-            raise ShapeError(
-                f"specimen[{name!r}] has dims {da.dims}; expected ('y', 'x'). "
-                "Transpose it, e.g. ds.transpose('y', 'x')."
-            )
-        arr = np.asarray(da.values)
-        if arr.dtype.kind not in "iuf":
-            raise DataError(f"specimen[{name!r}] has dtype {arr.dtype}; expected real numbers.")
-        arr = arr.astype(np.float64)
-        check_finite(arr, name=f"specimen[{name!r}]")
-        maps[name] = arr
+    maps = {name: specimen_map(spec, name) for name in _REQUIRED_VARS}
     ny, nx = maps["li"].shape
     if ny < 2 or nx < 2:
         raise ShapeError(f"specimen maps have shape {(ny, nx)}; need at least 2x2 pixels.")
@@ -393,15 +366,11 @@ def _specimen_grid(spec: Any) -> dict[str, Any]:
     grid = {}
     for dim in ("y", "x"):
         if dim not in spec.coords:
-            raise CalibrationError(
-                f"specimen has no {dim!r} coordinate; it needs y and x coordinates in nm."
-            )
+            raise CalibrationError(f"specimen has no {dim!r} coordinate; it needs y and x coordinates in nm.")
         step, units = axis_step(spec["li"], dim)
         factor = spatial_units_to_nm(units)
         if factor is None:
-            raise CalibrationError(
-                f"specimen coordinate {dim!r} has units {units!r}; expected a length (nm)."
-            )
+            raise CalibrationError(f"specimen coordinate {dim!r} has units {units!r}; expected a length (nm).")
         grid[dim] = (float(spec[dim].values[0]) * factor, step * factor, int(spec.sizes[dim]))
     attrs = {}
     for a in _REQUIRED_ATTRS:
@@ -458,9 +427,7 @@ def _composition(sg: dict[str, Any], ti3_fraction: float | None) -> dict[str, np
     }
 
 
-def _sample(
-    sg: dict[str, Any], comp: dict[str, np.ndarray], yy: np.ndarray, xx: np.ndarray
-) -> dict[str, np.ndarray]:
+def _sample(sg: dict[str, Any], comp: dict[str, np.ndarray], yy: np.ndarray, xx: np.ndarray) -> dict[str, np.ndarray]:
     """Bilinear samples of every composition map at the points (yy, xx) [nm]."""
     (y0, dy, ny), (x0, dx, nx) = sg["grid"]["y"], sg["grid"]["x"]
     iy = (yy - y0) / dy
@@ -474,10 +441,7 @@ def _sample(
             "choose positions inside it (x_range_nm, y_range_nm, slit_width_nm, slit_center_nm)."
         )
     coords = np.stack([np.clip(iy, 0, ny - 1).ravel(), np.clip(ix, 0, nx - 1).ravel()])
-    return {
-        k: ndimage.map_coordinates(v, coords, order=1, mode="nearest").reshape(yy.shape)
-        for k, v in comp.items()
-    }
+    return {k: ndimage.map_coordinates(v, coords, order=1, mode="nearest").reshape(yy.shape) for k, v in comp.items()}
 
 
 # --------------------------------------------------------------------------- #
@@ -485,14 +449,10 @@ def _sample(
 # --------------------------------------------------------------------------- #
 def _real(name: str, value: Any, unit: str = "") -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ParameterError(
-            f"{name} must be a real number{' in ' + unit if unit else ''}, got {value!r}."
-        )
+        raise ParameterError(f"{name} must be a real number{' in ' + unit if unit else ''}, got {value!r}.")
     v = float(value)
     if not math.isfinite(v):
-        raise ParameterError(
-            f"{name} must be finite{' (' + unit + ')' if unit else ''}, got {value!r}."
-        )
+        raise ParameterError(f"{name} must be finite{' (' + unit + ')' if unit else ''}, got {value!r}.")
     return v
 
 
@@ -569,9 +529,7 @@ def _common(
     start_low, n_low = _axis("low_loss_energy", low_loss_energy, disp_low)
     dose = check_positive("dose", dose, unit="electrons")
     low_loss_dose = (
-        dose / 100.0
-        if low_loss_dose is None
-        else check_positive("low_loss_dose", low_loss_dose, unit="electrons")
+        dose / 100.0 if low_loss_dose is None else check_positive("low_loss_dose", low_loss_dose, unit="electrons")
     )
     beta = check_positive("collection_angle_mrad", collection_angle_mrad, unit="mrad")
     plasmons = []
@@ -597,9 +555,7 @@ def _common(
     try:
         edges = tuple(edges)
     except TypeError as exc:
-        raise ParameterError(
-            f"edges must be a sequence of edge names from {EDGES}, got {edges!r}."
-        ) from exc
+        raise ParameterError(f"edges must be a sequence of edge names from {EDGES}, got {edges!r}.") from exc
     for e in edges:
         check_choice("edges", e, EDGES)
     if not isinstance(noise, bool | np.bool_):
@@ -1021,23 +977,13 @@ def sr_eels(
     at = sg["attrs"]
     (gy0, gdy, gny), (gx0, gdx, gnx) = sg["grid"]["y"], sg["grid"]["x"]
     width = check_positive("slit_width_nm", slit_width_nm, unit="nm", allow_zero=True)
-    yc = (
-        at["pivot_y_nm"]
-        if slit_center_nm is None
-        else _real("slit_center_nm", slit_center_nm, "nm")
-    )
+    yc = at["pivot_y_nm"] if slit_center_nm is None else _real("slit_center_nm", slit_center_nm, "nm")
     if yc is None:
         yc = gy0 + 0.5 * (gny - 1) * gdy
     dx = (
-        gdx
-        if position_sampling_nm is None
-        else check_positive("position_sampling_nm", position_sampling_nm, unit="nm")
+        gdx if position_sampling_nm is None else check_positive("position_sampling_nm", position_sampling_nm, unit="nm")
     )
-    u_lo, u_hi = (
-        (gx0, gx0 + (gnx - 1) * gdx)
-        if x_range_nm is None
-        else _pair("x_range_nm", x_range_nm, "nm")
-    )
+    u_lo, u_hi = (gx0, gx0 + (gnx - 1) * gdx) if x_range_nm is None else _pair("x_range_nm", x_range_nm, "nm")
     n_rows = int(math.floor((u_hi - u_lo) / dx + 1e-9))
     if n_rows < 2:
         raise ParameterError(
@@ -1265,20 +1211,10 @@ def stem_eels(
         raise ShapeError(f"shape must be two integers >= 2 (probe rows, columns), got {shape!r}.")
     ny, nx = (int(v) for v in shape)
     if ny * nx > 1_000_000:
-        raise ShapeError(
-            f"shape {shape!r} has {ny * nx} probe positions; at most 1e6 are supported."
-        )
+        raise ShapeError(f"shape {shape!r} has {ny * nx} probe positions; at most 1e6 are supported.")
     (gy0, gdy, gny), (gx0, gdx, gnx) = sg["grid"]["y"], sg["grid"]["x"]
-    y_lo, y_hi = (
-        (gy0, gy0 + (gny - 1) * gdy)
-        if y_range_nm is None
-        else _pair("y_range_nm", y_range_nm, "nm")
-    )
-    x_lo, x_hi = (
-        (gx0, gx0 + (gnx - 1) * gdx)
-        if x_range_nm is None
-        else _pair("x_range_nm", x_range_nm, "nm")
-    )
+    y_lo, y_hi = (gy0, gy0 + (gny - 1) * gdy) if y_range_nm is None else _pair("y_range_nm", y_range_nm, "nm")
+    x_lo, x_hi = (gx0, gx0 + (gnx - 1) * gdx) if x_range_nm is None else _pair("x_range_nm", x_range_nm, "nm")
     ds_ = _real("descan_ev", descan_ev, "eV")
     off = _real("energy_offset_ev", energy_offset_ev, "eV")
     c = _common(
@@ -1325,9 +1261,7 @@ def stem_eels(
             arr, dims = v.reshape(ny, nx, -1), ("y", "x", "energy_low")
         else:
             arr, dims = v.reshape(ny, nx), ("y", "x")
-        data[k] = xr.DataArray(
-            arr, dims=dims, attrs={"units": _VAR_ATTRS[k][0], "long_name": _VAR_ATTRS[k][1]}
-        )
+        data[k] = xr.DataArray(arr, dims=dims, attrs={"units": _VAR_ATTRS[k][0], "long_name": _VAR_ATTRS[k][1]})
     ds = xr.Dataset(data, coords=coords)
     params = {
         "shape": [ny, nx],

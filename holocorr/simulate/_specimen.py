@@ -51,9 +51,7 @@ _LN10 = math.log(10.0)
 # --------------------------------------------------------------------------- #
 # kernels (numpy in, numpy out; lengths in nm unless said otherwise)
 # --------------------------------------------------------------------------- #
-def _signed_distance(
-    x: np.ndarray, y: np.ndarray, y0: float, tilt_rad: float, kappa: float
-) -> np.ndarray:
+def _signed_distance(x: np.ndarray, y: np.ndarray, y0: float, tilt_rad: float, kappa: float) -> np.ndarray:
     """Signed distance [nm] to the interface through (0, y0), positive on the LATSPO side.
 
     t = x cos(a) + (y - y0) sin(a) is the offset along the interface normal
@@ -73,9 +71,7 @@ def _signed_distance(
     s = -x * s_ + dy * c
     if kappa == 0.0:
         return t
-    return (2.0 * t - kappa * (t * t + s * s)) / (
-        1.0 + np.sqrt((1.0 - kappa * t) ** 2 + (kappa * s) ** 2)
-    )
+    return (2.0 * t - kappa * (t * t + s * s)) / (1.0 + np.sqrt((1.0 - kappa * t) ** 2 + (kappa * s) ** 2))
 
 
 def _step_down(d: np.ndarray, d0: float, sigma: float) -> np.ndarray:
@@ -115,10 +111,7 @@ def _fresnel_factor(
     norm = math.hypot(fy, fx)
     cy, cx = fy / norm, fx / norm
     ny, nx = shape
-    u = (
-        np.arange(ny, dtype=np.float64)[:, None] * cy
-        + np.arange(nx, dtype=np.float64)[None, :] * cx
-    )
+    u = np.arange(ny, dtype=np.float64)[:, None] * cy + np.arange(nx, dtype=np.float64)[None, :] * cx
     f = np.ones(shape, dtype=np.complex128)
     for d in (u - u.min(), u.max() - u):
         f += amplitude * np.exp(1j * np.pi * (d / scale_px) ** 2 - d / decay_px)
@@ -130,14 +123,10 @@ def _fresnel_factor(
 # --------------------------------------------------------------------------- #
 def _real(name: str, value: Any, unit: str = "") -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ParameterError(
-            f"{name} must be a real number{' in ' + unit if unit else ''}, got {value!r}."
-        )
+        raise ParameterError(f"{name} must be a real number{' in ' + unit if unit else ''}, got {value!r}.")
     v = float(value)
     if not math.isfinite(v):
-        raise ParameterError(
-            f"{name} must be finite{' (' + unit + ')' if unit else ''}, got {value!r}."
-        )
+        raise ParameterError(f"{name} must be finite{' (' + unit + ')' if unit else ''}, got {value!r}.")
     return v
 
 
@@ -152,8 +141,7 @@ def _shape(shape: Any) -> tuple[int, int]:
     ny, nx = (int(n) for n in shape)
     if ny < _MIN_PX or nx < _MIN_PX:
         raise ShapeError(
-            f"shape {shape!r} is too small; each axis needs at least {_MIN_PX} px "
-            "(e.g. shape=(512, 1024))."
+            f"shape {shape!r} is too small; each axis needs at least {_MIN_PX} px (e.g. shape=(512, 1024))."
         )
     return ny, nx
 
@@ -366,14 +354,10 @@ def specimen(
     check_choice("state", state, _STATES)
     kv = _real("beam_energy_kv", beam_energy_kv, "kV")
     ce = float(interaction_constant(kv))
-    el_l = check_positive(
-        "electrode_thickness_nm", electrode_thickness_nm, unit="nm", allow_zero=True
-    )
+    el_l = check_positive("electrode_thickness_nm", electrode_thickness_nm, unit="nm", allow_zero=True)
     s_pt = check_positive("pt_blur_nm", pt_blur_nm, unit="nm")
     s_if = check_positive("interface_blur_nm", interface_blur_nm, unit="nm")
-    c_e = check_positive(
-        "li_electrolyte", li_electrolyte, unit="Li per formula unit", allow_zero=True
-    )
+    c_e = check_positive("li_electrolyte", li_electrolyte, unit="Li per formula unit", allow_zero=True)
     c_n = check_positive("li_electrode", li_electrode, unit="Li per formula unit", allow_zero=True)
     mip_pt = check_positive("mip_pt_v", mip_pt_v, unit="V", allow_zero=True)
     mip_l = check_positive("mip_latspo_v", mip_latspo_v, unit="V", allow_zero=True)
@@ -387,8 +371,7 @@ def specimen(
     tilt = _real("interface_tilt_deg", interface_tilt_deg, "deg")
     if not -90.0 < tilt < 90.0:
         raise ParameterError(
-            "interface_tilt_deg must lie in (-90, 90) deg so that Pt stays on the left, "
-            f"got {tilt!r}."
+            f"interface_tilt_deg must lie in (-90, 90) deg so that Pt stays on the left, got {tilt!r}."
         )
     kappa_um = _real("interface_curvature_per_um", interface_curvature_per_um, "1/um")
     y_v = check_positive("vacuum_width_nm", vacuum_width_nm, unit="nm", allow_zero=True)
@@ -464,9 +447,7 @@ def specimen(
     amplitude = np.exp(-thickness / (2.0 * lam))
 
     coords = {
-        "y": xr.DataArray(
-            y, dims="y", attrs={"units": "nm", "long_name": "y"}
-        ),
+        "y": xr.DataArray(y, dims="y", attrs={"units": "nm", "long_name": "y"}),
         "x": xr.DataArray(
             x,
             dims="x",
@@ -533,12 +514,8 @@ def specimen(
         {
             "li": var(li, "Li per formula unit", "Li content"),
             "mip": var(mip, "V", "mean inner potential"),
-            "electrode_potential": var(
-                v_el, "V", "electrode potential relative to the LATSPO bulk"
-            ),
-            "potential": var(
-                potential, "V", "projected-average potential (MIP + electrode potential)"
-            ),
+            "electrode_potential": var(v_el, "V", "electrode potential relative to the LATSPO bulk"),
+            "potential": var(potential, "V", "projected-average potential (MIP + electrode potential)"),
             "thickness": var(thickness, "nm", "specimen thickness"),
             "mean_free_path": var(lam, "nm", "inelastic mean free path"),
             "phase": var(phase, "rad", "phase shift"),
@@ -566,6 +543,27 @@ def specimen(
 # --------------------------------------------------------------------------- #
 # holograms
 # --------------------------------------------------------------------------- #
+def specimen_map(spec: xr.Dataset, name: str) -> np.ndarray:
+    """Return a (y, x) map of a specimen Dataset as finite float64, checked.
+
+    Raises
+    ------
+    ShapeError, DataError
+        For other dims, non-real or non-finite values.
+    """
+    da = spec[name]
+    if da.dims != ("y", "x"):
+        raise ShapeError(
+            f"specimen[{name!r}] has dims {da.dims}; expected ('y', 'x'). Transpose it, e.g. ds.transpose('y', 'x')."
+        )
+    arr = np.asarray(da.values)
+    if arr.dtype.kind not in "iuf":
+        raise DataError(f"specimen[{name!r}] has dtype {arr.dtype}; expected real numbers.")
+    arr = arr.astype(np.float64)
+    check_finite(arr, name=f"specimen[{name!r}]")
+    return arr
+
+
 def _specimen_maps(spec: Any) -> tuple[xr.DataArray, np.ndarray, np.ndarray]:
     if not isinstance(spec, xr.Dataset):
         raise DataError(
@@ -578,25 +576,9 @@ def _specimen_maps(spec: Any) -> tuple[xr.DataArray, np.ndarray, np.ndarray]:
             f"specimen lacks the variable(s) {missing}; it needs 'phase' [rad] and 'amplitude' "
             "maps on dims (y, x), as made by holocorr.simulate.specimen."
         )
-    out = []
-    for name in ("phase", "amplitude"):
-        da = spec[name]
-        if da.dims != ("y", "x"):
-            raise ShapeError(
-                f"specimen[{name!r}] has dims {da.dims}; expected ('y', 'x'). "
-                "Transpose it, e.g. ds.transpose('y', 'x')."
-            )
-        arr = np.asarray(da.values)
-        if arr.dtype.kind not in "iuf":
-            raise DataError(f"specimen[{name!r}] has dtype {arr.dtype}; expected real numbers.")
-        arr = arr.astype(np.float64)
-        check_finite(arr, name=f"specimen[{name!r}]")
-        out.append(arr)
-    phi, amp = out
+    phi, amp = (specimen_map(spec, name) for name in ("phase", "amplitude"))
     if min(phi.shape) < _MIN_PX:
-        raise ShapeError(
-            f"specimen maps have shape {phi.shape}; need at least {_MIN_PX}x{_MIN_PX} px."
-        )
+        raise ShapeError(f"specimen maps have shape {phi.shape}; need at least {_MIN_PX}x{_MIN_PX} px.")
     if np.any(amp < 0):
         raise DataError("specimen['amplitude'] must be >= 0 everywhere.")
     return spec["phase"], phi, amp
@@ -760,8 +742,7 @@ def holograms(
     fa = check_positive("fresnel_amplitude", fresnel_amplitude, allow_zero=True)
     if fa > 0.5:
         raise ParameterError(
-            "fresnel_amplitude must be in [0, 0.5] (relative fringe amplitude), "
-            f"got {fresnel_amplitude!r}."
+            f"fresnel_amplitude must be in [0, 0.5] (relative fringe amplitude), got {fresnel_amplitude!r}."
         )
     d0 = check_positive("fresnel_scale_px", fresnel_scale_px, unit="px")
     ell = check_positive("fresnel_decay_px", fresnel_decay_px, unit="px")
@@ -782,16 +763,12 @@ def holograms(
         model = "none"
     else:
         if isinstance(distortion, xr.Dataset):
-            raise DataError(
-                "distortion is an xarray.Dataset; pass a (y, x) DataArray or ndarray [rad]."
-            )
+            raise DataError("distortion is an xarray.Dataset; pass a (y, x) DataArray or ndarray [rad].")
         dist = np.asarray(getattr(distortion, "values", distortion))
         if dist.dtype.kind not in "iuf":
             raise DataError(f"distortion has dtype {dist.dtype}; expected real numbers [rad].")
         if dist.shape != shape:
-            raise ShapeError(
-                f"distortion has shape {dist.shape}; it must match the specimen maps {shape}."
-            )
+            raise ShapeError(f"distortion has shape {dist.shape}; it must match the specimen maps {shape}.")
         dist = dist.astype(np.float64)  # a copy: the user's array is never touched
         check_finite(dist, name="distortion")
         model = "array"
