@@ -51,6 +51,13 @@ class Results:
     data: dict = field(default_factory=dict)
 
 
+def _publish_mode(tmp: str) -> None:
+    """Give a temp file the mode a normally created file would have (mkstemp makes it 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+
+
 def _atomic_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
     try:
@@ -58,6 +65,7 @@ def _atomic_text(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        _publish_mode(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -69,6 +77,7 @@ def _savefig(fig, path: Path) -> None:
     os.close(fd)
     try:
         fig.savefig(tmp)
+        _publish_mode(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

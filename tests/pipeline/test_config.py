@@ -107,3 +107,18 @@ def test_failed_step_keeps_earlier_results(tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert (out / "pristine_reconstruction.nc").exists() and (out / "thickness.nc").exists()
     assert not (out / "summary.json").exists()
+
+
+@pytest.mark.filterwarnings("ignore::holocorr.errors.HolocorrWarning")
+def test_results_are_readable_by_others(tmp_path):
+    """Atomic writes go through mkstemp (mode 0600); published files get the usual mode."""
+    import os
+
+    from holocorr.pipeline.run import _atomic_text
+
+    umask = os.umask(0o022)
+    try:
+        _atomic_text(tmp_path / "summary.json", "{}\n")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "summary.json").stat().st_mode & 0o777 == 0o644
