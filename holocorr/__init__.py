@@ -23,6 +23,7 @@ __all__ = [
     "load",
     "save",
     "open_series",
+    "fix_pixels",
     "holography",
     "simulate",
     "registration",
@@ -40,6 +41,10 @@ def __getattr__(name: str):
 
     if name in ("holography", "simulate", "io", "registration", "eels", "correlation", "series", "pipeline", "plot"):
         return importlib.import_module(f".{name}", __name__)
+    if name == "fix_pixels":
+        from .fix import fix_pixels
+
+        return fix_pixels
     if name in ("load", "save", "open_series"):
         return getattr(importlib.import_module(".io", __name__), name)
     raise AttributeError(f"module 'holocorr' has no attribute {name!r}")

@@ -335,8 +335,8 @@ def check_finite(arr: np.ndarray, *, name: str) -> None:
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise DataError(
             f"{name} has {n} NaN or infinite value(s) (first at index {first}). "
-            "Replace them (e.g. by the median of their neighbours: "
-            "scipy.ndimage.median_filter on the bad pixels) or crop them away."
+            "Replace them explicitly with holocorr.fix_pixels (median of valid neighbours), "
+            "or crop them away."
         )
 
 
