@@ -353,13 +353,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # On the command line a warning is a message, not a source location.
         print(f"holocorr: warning: {message}", file=sys.stderr)
 
+    import time
+
+    t0 = time.perf_counter()
+    log.debug("holocorr %s: %s", __version__, {k: v for k, v in vars(args).items() if k != "func"})
     try:
         with holocorr.set_options(progress=not args.quiet):
             with warnings.catch_warnings():
                 warnings.showwarning = show
                 # holocorr's warnings are messages for the user on the command line
                 warnings.simplefilter("ignore" if args.quiet else "default", HolocorrWarning)
-                return args.func(args)
+                code = args.func(args)
+                log.debug("done in %.2f s", time.perf_counter() - t0)
+                return code
     except HolocorrError as exc:
         if args.debug:
             raise

@@ -42,6 +42,15 @@ def test_info_json(files, capsys):
     assert "0.5 nm" in info["axes"]["x"]
 
 
+def test_verbose_reports_arguments_and_time(files, capsys):
+    d, _ = files
+    assert main(["info", str(d / "holo.nc"), "-v"]) == 0
+    err = capsys.readouterr().err
+    assert "holocorr 0." in err and "'command': 'info'" in err and "done in" in err
+    assert main(["info", str(d / "holo.nc")]) == 0
+    assert "done in" not in capsys.readouterr().err
+
+
 def test_reconstruct_writes_phase_and_refuses_overwrite(files, capsys):
     d, phi = files
     out = d / "rec.nc"
