@@ -674,6 +674,31 @@ def _energy_coords(c: dict[str, Any]) -> dict[str, xr.DataArray]:
     }
 
 
+def _shared_params(c, energy, low_loss_energy, low_loss_dispersion_ev, low_loss_dose, off, noise, rng, dtype) -> dict:
+    """Provenance parameters common to sr_eels and stem_eels."""
+    return {
+        "energy": list(energy),
+        "dispersion_ev": c["disp"],
+        "low_loss_energy": list(low_loss_energy),
+        "low_loss_dispersion_ev": low_loss_dispersion_ev,
+        "dose": c["dose"],
+        "low_loss_dose": low_loss_dose,
+        "zlp_fwhm_ev": c["fwhm"],
+        "collection_angle_mrad": c["beta"],
+        "plasmon_latspo_ev": list(c["plasmons"][0]),
+        "plasmon_pt_ev": list(c["plasmons"][1]),
+        "energy_offset_ev": off,
+        "li_onset_ev": c["li_onset"],
+        "li_max_ev": c["li_max"],
+        "li_window_ev": list(c["window"]),
+        "ti3_fraction": c["ti3_fraction"],
+        "edges": list(c["edges"]),
+        "noise": bool(noise),
+        "rng": rng if isinstance(rng, int) else None,
+        "dtype": dtype,
+    }
+
+
 def _common_attrs(c: dict[str, Any], kv: float) -> dict[str, Any]:
     ep_l, ep_p = c["plasmons"]
     return {
@@ -1058,30 +1083,12 @@ def sr_eels(
         coords=coords,
     )
     params = {
-        "energy": list(energy),
-        "dispersion_ev": c["disp"],
-        "low_loss_energy": list(low_loss_energy),
-        "low_loss_dispersion_ev": low_loss_dispersion_ev,
         "slit_width_nm": width,
         "slit_center_nm": slit_center_nm,
         "position_sampling_nm": dx,
         "x_range_nm": [u_lo, u_hi],
-        "dose": c["dose"],
-        "low_loss_dose": low_loss_dose,
-        "zlp_fwhm_ev": c["fwhm"],
-        "collection_angle_mrad": c["beta"],
-        "plasmon_latspo_ev": list(c["plasmons"][0]),
-        "plasmon_pt_ev": list(c["plasmons"][1]),
         "non_isochromaticity_ev": ni,
-        "energy_offset_ev": off,
-        "li_onset_ev": c["li_onset"],
-        "li_max_ev": c["li_max"],
-        "li_window_ev": list(c["window"]),
-        "ti3_fraction": c["ti3_fraction"],
-        "edges": list(c["edges"]),
-        "noise": bool(noise),
-        "rng": rng if isinstance(rng, int) else None,
-        "dtype": dtype,
+        **_shared_params(c, energy, low_loss_energy, low_loss_dispersion_ev, low_loss_dose, off, noise, rng, dtype),
     }
     attrs = _common_attrs(c, at["beam_energy_kv"])
     attrs.update(
@@ -1267,26 +1274,8 @@ def stem_eels(
         "shape": [ny, nx],
         "y_range_nm": [y_lo, y_hi],
         "x_range_nm": [x_lo, x_hi],
-        "energy": list(energy),
-        "dispersion_ev": c["disp"],
-        "low_loss_energy": list(low_loss_energy),
-        "low_loss_dispersion_ev": low_loss_dispersion_ev,
-        "dose": c["dose"],
-        "low_loss_dose": low_loss_dose,
-        "zlp_fwhm_ev": c["fwhm"],
-        "collection_angle_mrad": c["beta"],
-        "plasmon_latspo_ev": list(c["plasmons"][0]),
-        "plasmon_pt_ev": list(c["plasmons"][1]),
         "descan_ev": ds_,
-        "energy_offset_ev": off,
-        "li_onset_ev": c["li_onset"],
-        "li_max_ev": c["li_max"],
-        "li_window_ev": list(c["window"]),
-        "ti3_fraction": c["ti3_fraction"],
-        "edges": list(c["edges"]),
-        "noise": bool(noise),
-        "rng": rng if isinstance(rng, int) else None,
-        "dtype": dtype,
+        **_shared_params(c, energy, low_loss_energy, low_loss_dispersion_ev, low_loss_dose, off, noise, rng, dtype),
     }
     attrs = _common_attrs(c, at["beam_energy_kv"])
     attrs.update(
