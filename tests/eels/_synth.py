@@ -263,6 +263,7 @@ def sr_eels_frame(
     half = 0.5 * (x[-1] - x[0])
     shift = shift_max * ((x - xc) / half) ** 2 - 0.3 * shift_max
     core = np.empty((x.size, ce.size))
+    tau_total = np.empty(x.size)
     low = np.empty((x.size, le.size))
     el = 0.5 * (1 + erf((x - front) / (np.sqrt(2) * 20.0)))  # 1 in LATSPO
     if lco:
@@ -284,12 +285,15 @@ def sr_eels_frame(
         }
         ep, gamma = (24.0, 8.0) if in_mat[i] > 0.5 else (30.0, 20.0)
         lo_f, co_f, _ = spectra_row(tau[i], comp, ep=ep, gamma=gamma)
-        low[i] = low_dose * illum[i] * bin_counts(lo_f, le, low_energy[2], -shift[i])
+        # the low-loss frame is the same spectrum at a lower dose (edges included, as recorded)
+        low[i] = low_dose * illum[i] * bin_counts(co_f, le, low_energy[2], -shift[i])
+        # t/lambda of everything the low-loss frame holds (valence + edges)
+        tau_total[i] = tau[i] + np.log(low[i].sum() / (low_dose * illum[i] * bin_counts(lo_f, le, low_energy[2], -shift[i]).sum()))
         core[i] = dose * illum[i] * bin_counts(co_f, ce, core_energy[2], -shift[i])
     if noise:
         core = rng.poisson(np.maximum(core, 0)).astype(float)
         low = rng.poisson(np.maximum(low, 0)).astype(float)
-    truth = {"x": x, "li": li, "tau": tau, "shift": shift, "illum": illum, "ti": ti, "co": co, "ti3": ti3_amount}
+    truth = {"x": x, "li": li, "tau": tau, "tau_total": tau_total, "shift": shift, "illum": illum, "ti": ti, "co": co, "ti3": ti3_amount}
     return (
         energy_da(core.astype(dtype), ce, ("x", "energy"), {"x": x}),
         energy_da(low.astype(dtype), le, ("x", "energy"), {"x": x}),

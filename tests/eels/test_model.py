@@ -7,6 +7,8 @@ import pytest
 from scipy.optimize import curve_fit, lsq_linear
 from scipy.special import erf
 
+from holocorr import HolocorrWarning
+from holocorr.errors import ParameterError
 from holocorr.eels import EDGES, fit_edges, integrate, li_map, thickness
 from holocorr.eels import _kernels as K
 
@@ -72,13 +74,41 @@ def test_li_map_recovers_sr_eels_profile(frame_a):
     check_li_profile(ds, tr, ratio_tol=0.15, corr_min=0.98, front_tol=10.0)
     # energy shifts within 0.05 eV, t/lambda within 5 %
     assert float(np.sqrt(np.mean((ds.energy_shift.values - tr["shift"]) ** 2))) <= 0.05
-    assert np.all(np.abs(ds.t_over_lambda.values / tr["tau"] - 1) < 0.05)
+    assert np.all(np.abs(ds.t_over_lambda.values / tr["tau_total"] - 1) < 0.05)
     # every choice is recorded; every variable has units and a long name
-    for key in ("window_ev", "components", "normalisation", "background", "edge_basis", "valence_scale", "holocorr"):
+    for key in ("window_ev", "components", "normalisation", "background", "edge_basis", "dose_ratio", "holocorr"):
         assert key in ds.attrs
     for v in ds.data_vars.values():
         assert "units" in v.attrs and "long_name" in v.attrs
     assert ds.li.dims == ("x",)
+    assert ds.attrs["background"] == "fourier-log"
+    assert ds.attrs["dose_ratio"] == pytest.approx(10.0, rel=0.01)  # 3e7 / 3e6 electrons
+
+
+def test_li_map_plural_route_still_available(frame_a):
+    core, low, tr = frame_a
+    ds = li_map(core, low_loss=low, background="plural")
+    assert ds.attrs["background"] == "plural"
+    # the forward model keeps the front (its ratio is biased: -21 % on this frame, see li_map's docstring)
+    assert np.all(np.isfinite(ds.li.values))
+    assert abs(fit_front(tr["x"], ds.li.values) - 400.0) <= 10.0
+
+
+def test_fourier_log_route_refuses_what_it_cannot_do(frame_a):
+    core, low, _ = frame_a
+    with pytest.raises(ParameterError, match="overlaps the core-loss range"):
+        li_map(core, low_loss=low.sel(energy=slice(None, 32.0)), background="fourier-log")
+    with pytest.raises(ParameterError, match="needs low_loss|it needs low_loss"):
+        li_map(core, background="fourier-log")
+    with pytest.raises(ParameterError, match="shape_window"):
+        li_map(core, low_loss=low, shape_window=0)
+
+
+def test_inconsistent_frames_warn(frame_a):
+    core, low, _ = frame_a
+    bad = low.copy(data=np.where(low.energy.values > 100, 0.5, 1.0) * low.values)  # a detector that saturates
+    with pytest.warns(HolocorrWarning, match="do not hold the same spectrum"):
+        li_map(core, low_loss=bad)
 
 
 @pytest.mark.slow
@@ -235,7 +265,7 @@ def test_builtin_edges_follow_the_science_table():
 def test_thickness_from_the_same_frame(frame_a):
     _, low, tr = frame_a
     tl = thickness(low)
-    assert np.all(np.abs(tl.t_over_lambda.values / tr["tau"] - 1) < 0.05)
+    assert np.all(np.abs(tl.t_over_lambda.values / tr["tau_total"] - 1) < 0.05)
 
 
 def test_error_calibration_from_neighbour_differences():

@@ -12,10 +12,13 @@ import pytest
 from scipy import special
 
 import holocorr
+import holocorr.simulate.reference
 from holocorr.correlation import fit_front
 from holocorr.eels import li_map
 
 REF = Path(__file__).resolve().parents[2] / "reference_holograms"
+REF_SPECIMEN = holocorr.simulate.reference.SPECIMEN
+REF_SR_EELS = holocorr.simulate.reference.SR_EELS
 
 
 @pytest.fixture(scope="module")
@@ -66,24 +69,64 @@ def test_error_bars_match_scatter_on_the_plateaus(result):
         assert 0.8 <= np.std(z) <= 1.25
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4 open: plateau ratio measured -17 % on the simulator (target +-15 %)")
+def _ratio(li, x):
+    return float(li[(x >= 80) & (x <= 330)].mean() / li[(x >= 520) & (x <= 860)].mean())
+
+
 def test_plateau_ratio_within_15_percent(result):
     lm, truth = result
-    ratio = float(lm.li.sel(x=slice(80, 330)).mean() / lm.li.sel(x=slice(520, 860)).mean())
-    true_ratio = float(truth.li_true.sel(x=slice(80, 330)).mean() / truth.li_true.sel(x=slice(520, 860)).mean())
-    assert ratio == pytest.approx(true_ratio, rel=0.15)
+    x = lm.x.values
+    got, want = _ratio(lm.li.values, x), _ratio(truth.li_true.values, x)
+    assert got == pytest.approx(want, rel=0.15)
+    assert got == pytest.approx(want, rel=0.08)  # measured +6.1 %
+
+
+def test_profile_shape_correlation_at_the_noise_limit(result):
+    """Per 2-nm row the bundled frame's dose limits the correlation: a fit that knows
+    every spectrum's exact Li, Ti and background shapes (3 free amplitudes) reaches
+    r = 0.96 on it (notes of issue 4); li_map reaches 0.93. Averaged over 9 rows
+    (18 nm, below the 20 nm front width) the profile reaches the 0.98 of the issue."""
+    lm, truth = result
+    sel = lm.x.values > 20
+    li, tr = lm.li.values[sel], truth.li_true.values[sel]
+    assert np.corrcoef(li, tr)[0, 1] >= 0.90
+    k = np.ones(9) / 9
+    assert np.corrcoef(np.convolve(li, k, "valid"), np.convolve(tr, k, "valid"))[0, 1] >= 0.98
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 4 open: per-row shape correlation measured 0.75 (target >= 0.98; "
-    "noise-limited: the true shape plus this noise gives ~0.73)",
+    reason="issue 4: per-row correlation 0.98 needs more dose than the bundled frame has "
+    "(li_map 0.93, the exact-shape oracle 0.96; 0.979 at 4x the dose)",
 )
-def test_profile_shape_correlation(result):
+def test_profile_shape_correlation_per_row(result):
     lm, truth = result
     sel = lm.x.values > 20
-    r = np.corrcoef(lm.li.values[sel], truth.li_true.values[sel])[0, 1]
-    assert r >= 0.98
+    assert np.corrcoef(lm.li.values[sel], truth.li_true.values[sel])[0, 1] >= 0.98
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"li_onset_ev": 57.5, "li_max_ev": 63.0},  # another Li K onset and maximum
+        {"ti3_fraction": 0.8},  # more Ti3+ than charge balance gives
+        {"non_isochromaticity_ev": 1.0, "plasmon_latspo_ev": (22.0, 8.0)},  # another plasmon
+    ],
+    ids=["li-shape", "ti3", "plasmon"],
+)
+def test_frames_li_map_was_not_tuned_on(kw):
+    """Measured ratio bias 1-4 % on these frames (seed 5). The front scatters by
+    about +-8 nm from seed to seed at this dose (seeds 5-8: -11 to +8 nm, the bootstrap
+    error is ~5 nm), so it is checked at 15 nm here and at the issue's 10 nm on the
+    bundled frame."""
+    spec = holocorr.simulate.specimen(state="charged", **REF_SPECIMEN)
+    ev = holocorr.simulate.sr_eels(spec, rng=5, **{**REF_SR_EELS, **kw})
+    lm = li_map(ev.core_loss, low_loss=ev.low_loss.rename(energy_low="energy"))
+    x = lm.x.values
+    assert _ratio(lm.li.values, x) == pytest.approx(_ratio(ev.li_true.values, x), rel=0.15)
+    front = fit_front(_profile(lm), within=(100, 850), rng=0, n_boot=20)
+    assert front.position_nm == pytest.approx(400.0, abs=15)
 
 
 def test_truth_front_is_an_erf_at_400_nm(result):
