@@ -72,8 +72,11 @@ def run(output: str | os.PathLike = "results", *, overwrite: bool = False, progr
     """
     from .pipeline import reference_config
     from .pipeline import run as run_pipeline
+    from .pipeline.run import _check_output_folder
     from .simulate.reference import verify_reference
 
+    # an unusable output folder is refused before the reference data are checked (seconds)
+    _check_output_folder(Path(output).resolve(), overwrite)
     folder = Path(data) if data is not None else reference_folder()
     for name, ok in verify_reference(folder).items():
         if ok is not True:

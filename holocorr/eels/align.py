@@ -218,9 +218,17 @@ def _shifts_array(shifts: Any, sp: Spectra) -> np.ndarray:
                 f"shifts have dims {dict(shifts.sizes)}, the spectra {dict(zip(sp.dims, sp.shape, strict=True))}; "
                 "give one shift per spectrum on the same grid."
             )
+        if shifts.dtype.kind not in "iuf":
+            raise DataError(f"shifts must be numbers in eV, got dtype {shifts.dtype}.")
         arr = np.asarray(shifts.transpose(*sp.dims).values, dtype=np.float64).reshape(-1)
     else:
-        arr = np.asarray(shifts, dtype=np.float64)
+        raw = np.asarray(shifts)
+        if isinstance(shifts, str | bytes) or raw.dtype.kind not in "iuf":
+            raise DataError(
+                f"shifts must be numbers in eV (one per spectrum, or one for all), got {shifts!r:.60} "
+                f"(dtype {raw.dtype})."
+            )
+        arr = raw.astype(np.float64)
         if arr.ndim == 0:
             arr = np.full(sp.n_pixels, float(arr))
         elif arr.shape != sp.shape:
@@ -258,7 +266,7 @@ def apply_energy_shifts(spectra: xr.DataArray, shifts: Any) -> xr.DataArray:
     ShapeError
         Shifts not one per spectrum.
     DataError
-        Non-finite shifts.
+        Non-numeric or non-finite shifts; NaN/inf spectra.
     ParameterError
         Shifts larger than the axis.
 
@@ -274,6 +282,8 @@ def apply_energy_shifts(spectra: xr.DataArray, shifts: Any) -> xr.DataArray:
     """
     sp = as_spectra_array(spectra, name="spectra")
     s = _shifts_array(shifts, sp)
+    # interpolation would carry a NaN into its neighbours: refuse it
+    check_finite_window(sp.values, name="spectra", energy=sp.energy, dims=sp.dims, shape=sp.shape)
     out, e = _shift_values(sp, s)
     params = {"shifts": s}
     attrs = {

@@ -257,6 +257,9 @@ def subtract_background(
     b0, b1 = window_indices(sp.energy, sp.step, fit, name="fit")
     _powerlaw_ok(sp, b0, model)
     _validate_used(sp, b0, b1, "spectra", "fit window")
+    # every returned channel must be finite too: a NaN above the fit window
+    # would otherwise pass silently into the background-subtracted result
+    check_finite_window(sp.values[:, b1:], name="spectra", energy=sp.energy[b1:], dims=sp.dims, shape=sp.shape)
     e_out = sp.energy[b0:]
     dt = output_dtype(sp.values)
     attrs: dict[str, Any] = {"model": model, "fit_window_ev": [float(fit[0]), float(fit[1])]}

@@ -13,7 +13,7 @@ import xarray as xr
 from .._provenance import array_hash, provenance
 from .._validate import check_choice
 from ..errors import CalibrationError, DataError, ParameterError, ShapeError
-from ._common import ENERGY, carry_attrs, check_gain, float_values
+from ._common import _ENERGY_UNITS, ENERGY, carry_attrs, check_gain, float_values
 from .edges import get_edge
 
 __all__ = ["eftem_map"]
@@ -30,12 +30,22 @@ def _series(series: Any) -> tuple[xr.DataArray, np.ndarray, np.ndarray]:
         )
     if ENERGY not in series.dims:
         raise ShapeError(f"series has dims {series.dims} and no 'energy' dim.")
-    if ENERGY not in series.coords or str(series[ENERGY].attrs.get("units", "")) != "eV":
+    units = str(series[ENERGY].attrs.get("units", "")).strip() if ENERGY in series.coords else ""
+    factor = _ENERGY_UNITS.get(units.lower())
+    if factor is None:
         raise CalibrationError(
-            "series needs an 'energy' coordinate in eV (attrs['units'] = 'eV') giving each image's slit centre."
+            f"series needs an 'energy' coordinate in eV (attrs['units'] = 'eV'; keV and meV are "
+            f"converted) giving each image's slit centre; got units {units or 'none'!r}."
         )
-    e = np.asarray(series[ENERGY].values, dtype=np.float64)
-    if not np.all(np.isfinite(e)) or e.size < 2 or np.any(np.diff(e) <= 0):
+    if series[ENERGY].dtype.kind not in "iuf":
+        raise CalibrationError(f"series' energies have dtype {series[ENERGY].dtype}; expected numbers in eV.")
+    e = np.asarray(series[ENERGY].values, dtype=np.float64).reshape(-1) * factor
+    if e.size < 2:
+        raise ParameterError(
+            f"series has {e.size} image(s); an EFTEM map needs pre-edge and post-edge images "
+            "(3 for three-window, 2 for jump-ratio)."
+        )
+    if not np.all(np.isfinite(e)) or np.any(np.diff(e) <= 0):
         raise CalibrationError(
             "series' energies must be finite and strictly ascending; sort the images (series.sortby('energy'))."
         )
@@ -102,7 +112,7 @@ def eftem_map(
     ShapeError
         No ``energy`` dim.
     CalibrationError
-        Energies not in eV or not ascending.
+        Energies not in eV (or keV, meV: converted) or not ascending.
     ParameterError
         Unknown method or edge, not enough pre/post-edge images.
     DataError

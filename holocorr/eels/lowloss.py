@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from .._provenance import provenance
-from .._validate import check_choice
+from .._validate import check_choice, check_positive
 from ..errors import CalibrationError, DataError, ParameterError
 from ..holography.physics import mean_free_path
 from . import _kernels as K
@@ -260,9 +260,7 @@ def thickness(
     check_choice("tail", tail, _TAILS)
     mfp = None
     if mean_free_path_nm is not None:
-        mfp = float(mean_free_path_nm) if not isinstance(mean_free_path_nm, bool) else math.nan
-        if not (math.isfinite(mfp) and mfp > 0):
-            raise ParameterError(f"mean_free_path_nm must be > 0 nm, got {mean_free_path_nm!r}.")
+        mfp = check_positive("mean_free_path_nm", mean_free_path_nm, unit="nm")
     sp = as_spectra_array(low_loss, name="low_loss")
     g = check_gain(gain, sp.da)
     _check_lowloss_values(sp, "low_loss")

@@ -81,14 +81,16 @@ def as_spectra(
     Raises
     ------
     ShapeError
-        For an unknown energy axis or a wrong number of `dims`.
+        For an unknown energy axis, a wrong number of `dims`, or an empty
+        axis.
     CalibrationError
-        When no energy calibration is known or given, for a non-positive
-        dispersion, or `energies_ev` of the wrong length.
+        When no energy calibration is known or given, or `energies_ev` of
+        the wrong length, not finite or not strictly ascending.
     DataError
         For non-numeric data.
     ParameterError
-        For conflicting options.
+        For conflicting options, a non-positive, NaN or non-numeric
+        dispersion, offset or pixel size.
 
     Examples
     --------
@@ -134,15 +136,25 @@ def as_spectra(
             "'energy' dim; rename one of them first."
         )
     n = da.sizes[edim]
+    if any(k == 0 for k in da.shape):
+        raise ShapeError(f"data is empty (shape {da.shape}); expected spectra with at least one channel.")
     # ---- energy coordinate
     if energies_ev is not None and (offset_ev is not None or dispersion_ev is not None):
         raise ParameterError("give either energies_ev or offset_ev/dispersion_ev, not both.")
     if energies_ev is not None:
-        e = np.asarray(energies_ev, dtype=np.float64).reshape(-1)
+        raw = np.asarray(energies_ev)
+        if isinstance(energies_ev, str | bytes) or raw.dtype.kind not in "iuf":
+            raise CalibrationError(f"energies_ev must be numbers in eV (one per channel), got {energies_ev!r:.60}.")
+        e = raw.astype(np.float64).reshape(-1)
         if e.size != n:
             raise CalibrationError(f"energies_ev has {e.size} value(s) but the energy axis has {n} channel(s).")
         if not np.all(np.isfinite(e)):
             raise CalibrationError("energies_ev contains NaN or infinite values.")
+        if np.any(np.diff(e) <= 0):
+            raise CalibrationError(
+                "energies_ev must be strictly ascending (eV); for images or channels recorded from high "
+                "to low loss, flip the data along the energy axis (np.flip) together with energies_ev."
+            )
     elif offset_ev is not None or dispersion_ev is not None:
         old = None
         if edim in da.coords and str(da[edim].attrs.get("units", "")).lower() == "ev":

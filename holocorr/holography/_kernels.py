@@ -180,7 +180,10 @@ def coarse_carrier(
     iy, ix = np.unravel_index(int(np.argmax(masked)), masked.shape)
     vals = q[mask]
     background = float(np.median(vals[:: max(1, vals.size // 20000)]))
-    ratio = float(q[iy, ix] / background) if background > 0 else math.inf
+    # a zero background with a non-zero peak is a noise-free hologram; a zero
+    # peak (a flat image: no power anywhere in the band) has no fringes at all
+    peak = float(q[iy, ix])
+    ratio = peak / background if background > 0 else (math.inf if peak > 0 else 0.0)
     return float(fy[iy, 0]), float(fx[0, ix]), ratio, info
 
 

@@ -62,11 +62,15 @@ def register_waves(moving: xr.Dataset, fixed: xr.Dataset, *, on: str = "amplitud
 
     Raises
     ------
+    ShapeError
+        When `moving` or `fixed` is not a (y, x) reconstruction Dataset.
     ParameterError
         For an unknown `on` or a bad `upsample`.
     """
     from ..registration import register
 
+    moving = _as_reconstruction(moving, "moving")
+    fixed = _as_reconstruction(fixed, "fixed")
     if on not in ("amplitude", "phase"):
         raise ParameterError(f"on={on!r} is not allowed; choose 'amplitude' or 'phase'.")
     if isinstance(upsample, bool) or not isinstance(upsample, int) or upsample < 1:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from .._region import region_mask
-from .._validate import check_positive
+from .._validate import check_choice, check_positive
 from ..errors import CalibrationError, ParameterError, ShapeError
 from . import _kernels as K
 from .physics import interaction_constant
@@ -41,12 +42,25 @@ def aperture_area(
     -------
     float
 
+    Raises
+    ------
+    ParameterError
+        For a radius that is not a pair of finite numbers in (0, 0.5]
+        cycles/px, an unknown edge, a non-positive smoothness or a negative
+        smoothing sigma.
+
     Examples
     --------
     >>> round(aperture_area((0.1, 0.1), edge="hard") / (3.14159265 * 0.01), 4)
     1.0
     """
-    ry, rx = (float(radius[0]), float(radius[1]))
+    ry, rx = _radius_pair(radius)
+    check_choice("edge", edge, K.EDGES)
+    smoothness = check_positive("smoothness", smoothness)
+    if smoothing_sigma is False:  # as reconstruct's reference_smoothing=False: none
+        smoothing_sigma = None
+    if smoothing_sigma is not None:
+        smoothing_sigma = check_positive("smoothing_sigma", smoothing_sigma, unit="px", allow_zero=True)
     rho = np.linspace(0.0, K.edge_extent(edge, smoothness) + 0.5, 40001)
     w = K.aperture_weights(rho, edge, smoothness)
     integrand = w**2 * 2.0 * np.pi * rho
@@ -54,6 +68,21 @@ def aperture_area(
         r_mean = math.sqrt(ry * rx)
         integrand = integrand * np.exp(-4.0 * np.pi**2 * smoothing_sigma**2 * (r_mean * rho) ** 2)
     return float(np.trapezoid(integrand, rho)) * ry * rx
+
+
+def _radius_pair(radius: Any) -> tuple[float, float]:
+    """(ry, rx) [cycles/px], each a finite number in (0, 0.5]."""
+    msg = f"radius must be a pair (ry, rx) of aperture semi-axes in (0, 0.5] cycles/px, got {radius!r}"
+    if isinstance(radius, str | bytes) or not hasattr(radius, "__len__") or len(radius) != 2:
+        raise ParameterError(msg + ".")
+    pair = []
+    for r in radius:
+        if isinstance(r, bool) or not isinstance(r, numbers.Real):
+            raise ParameterError(msg + ".")
+        pair.append(float(r))
+    if not all(math.isfinite(r) and 0 < r <= 0.5 for r in pair):
+        raise ParameterError(msg + " (the 'aperture_radius_per_px' attr of a reconstruction).")
+    return pair[0], pair[1]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,6 +268,8 @@ def phase_noise(
     sb = _attr_json(data, "sideband") or {}
     mu = contrast if contrast is not None else sb.get("contrast", math.nan)
     mu = check_positive("contrast", mu)
+    if contrast is not None and mu > 1:
+        raise ParameterError(f"contrast must be a fringe contrast in (0, 1], got {contrast!r}.")
     params = _attr_json(data, "holocorr") or {}
     p = params.get("parameters", {})
     has_ref = bool(params.get("inputs", {}).get("reference"))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import warnings
 from collections.abc import Sequence
 
@@ -96,6 +97,25 @@ class Sideband:
     spacing_nm: float | None = None
     frequency_per_nm: tuple[float, float] | None = None
     shape: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        # A Sideband built by hand is used as given by reconstruct: check it
+        # here, so that a NaN or zero carrier cannot reach the kernels.
+        try:
+            fy, fx = (float(self.frequency[0]), float(self.frequency[1]))
+            n = len(self.frequency)
+        except (TypeError, ValueError, IndexError) as exc:
+            raise ParameterError(
+                f"Sideband frequency must be a pair (fy, fx) in cycles/px, got {self.frequency!r}."
+            ) from exc
+        f = math.hypot(fy, fx)
+        if n != 2 or not math.isfinite(f) or f <= 0 or f > 0.5 * math.sqrt(2):
+            raise ParameterError(
+                f"Sideband frequency {self.frequency!r} cycles/px is not a valid carrier "
+                "(need a finite (fy, fx) with 0 < |q| <= 0.71 cycles/px); use find_sideband or "
+                "Sideband.from_frequency."
+            )
+        check_choice("side", self.side, _SIDES)
 
     @classmethod
     def from_frequency(
@@ -220,7 +240,8 @@ def _spectrum(arr: np.ndarray, name: str) -> np.ndarray:
 def _locate(image: np.ndarray, half: np.ndarray, side: str, spacing_range, name: str):
     lo, hi = spacing_range
     fy0, fx0, ratio, crop = K.coarse_carrier(image, fmin=1.0 / hi, fmax=1.0 / lo)
-    if not math.isfinite(fy0) or ratio < _MIN_PEAK_RATIO:
+    # `not ratio >= ...`: a flat image gives ratio NaN (0/0), which must fail too
+    if not math.isfinite(fy0) or not ratio >= _MIN_PEAK_RATIO:
         raise ReconstructionError(
             f"no interference fringes found in {name}: the strongest peak with a "
             f"spacing of {lo:g}-{hi:g} px is only {ratio:.1f}x the median power "
@@ -360,12 +381,14 @@ def fringe_statistics(hologram, *, spacing_range: Sequence[float] = DEFAULT_SPAC
 
 # --------------------------------------------------------------------------- reconstruct
 def _radius_pair(radius, fabs: float) -> tuple[float, float]:
-    if isinstance(radius, int | float) and not isinstance(radius, bool):
+    if isinstance(radius, bool | str | bytes):
+        raise ParameterError(f"radius must be a number or a pair (ry, rx), got {radius!r}.")
+    if isinstance(radius, numbers.Real):
         pair = (float(radius), float(radius))
     else:
         try:
             pair = tuple(float(r) for r in radius)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise ParameterError(f"radius must be a number or a pair (ry, rx), got {radius!r}.") from exc
         if len(pair) != 2:
             raise ParameterError(f"radius must be a number or a pair (ry, rx), got {radius!r}.")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
-from ..errors import FileFormatError, ParameterError
+from ..errors import DataError, FileFormatError, ParameterError
 from ._common import OWN_FORMATS, RSCIIO_FORMATS, check_readable, extension
 from ._rsciio import read_rsciio
 from ._store import (
@@ -259,6 +261,29 @@ def load_dataset(path: str | os.PathLike, *, lazy: bool = False) -> xr.Dataset:
     return ds
 
 
+def _check_object_variables(obj: xr.DataArray | xr.Dataset) -> None:
+    """Refuse object-dtype variables that NetCDF/Zarr cannot store (mixed or non-scalar values)."""
+    items = list(obj.coords.items())
+    items += [(obj.name, obj)] if isinstance(obj, xr.DataArray) else list(obj.data_vars.items())
+    for name, var in items:
+        if var.dtype != object:
+            continue
+        kinds = set()
+        for v in np.asarray(var.values).ravel():
+            if isinstance(v, numbers.Number):
+                kinds.add("number")
+            elif isinstance(v, str | bytes):
+                kinds.add("text")
+            else:
+                kinds.add(type(v).__name__)
+        if len(kinds) > 1 or kinds - {"number", "text"}:
+            label = "the data" if name is None else f"variable {name!r}"
+            raise DataError(
+                f"{label} is an object array holding {', '.join(sorted(kinds))} values; NetCDF and Zarr store "
+                "numbers or strings only. Convert it first, e.g. da.astype(float) or da.astype(str)."
+            )
+
+
 def _is_within(child: Path, parent: Path) -> bool:
     try:
         child.resolve().relative_to(parent.resolve())
@@ -322,7 +347,8 @@ def save(
         When `obj` is not a DataArray/Dataset or options have the wrong type.
     DataError
         For data that cannot be stored (complex dimension coordinates,
-        non-string variable names).
+        non-string variable names, object arrays mixing numbers and
+        strings or holding other objects).
 
     Examples
     --------
@@ -385,6 +411,7 @@ def save(
                 f"refusing to replace '{target}': it is not a Zarr store (no zarr.json or "
                 ".zgroup inside), so holocorr will not delete it. Choose another name."
             )
+    _check_object_variables(obj)
     encoded = encode_dataset(obj, keep_arrays=(ext == ".nc"))
     write_atomic(encoded, target, ext, replace=exists and overwrite)
     return target

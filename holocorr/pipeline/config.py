@@ -8,6 +8,7 @@ unknown key, a wrong type or a missing file gives a
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -120,10 +121,14 @@ def _check_value(where: str, kind: str, value: Any, base: Path) -> Any:
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, int | float):
             fail("a number")
+        if not math.isfinite(value):
+            fail("a finite number (not nan or inf)")
         return float(value)
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             fail("an integer")
+        if value < 0:
+            fail("an integer >= 0")
         return int(value)
     if kind == "bool":
         if not isinstance(value, bool):
@@ -136,6 +141,8 @@ def _check_value(where: str, kind: str, value: Any, base: Path) -> Any:
             or any(isinstance(v, bool) or not isinstance(v, int | float) for v in value)
         ):
             fail("two numbers, e.g. [4.0, 48.0]")
+        if not all(math.isfinite(v) for v in value):
+            fail("two finite numbers (not nan or inf), e.g. [4.0, 48.0]")
         return (float(value[0]), float(value[1]))
     if kind == "list[str]":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -241,9 +248,11 @@ def load_config(path: str | os.PathLike) -> Config:
     """
     p = Path(path)
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"config: cannot read {p}: {exc.strerror or exc}.") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config: {p} is not a UTF-8 text file (a TOML configuration): {exc.reason}.") from exc
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

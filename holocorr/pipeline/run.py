@@ -19,8 +19,8 @@ import xarray as xr
 
 from .._provenance import file_sha256, jsonable
 from .._version import __version__
-from ..errors import HolocorrError
-from .config import Config
+from ..errors import HolocorrError, ParameterError
+from .config import SCHEMA, Config, ConfigError
 
 __all__ = ["Results", "PipelineError", "run"]
 
@@ -104,6 +104,17 @@ def _band_profile(da: xr.DataArray, rows, res_px: float) -> xr.Dataset:
     return out
 
 
+def _check_output_folder(out: Path, overwrite: bool) -> None:
+    """Refuse an output folder that is a file, or that holds results without `overwrite`."""
+    if out.exists() and not out.is_dir():
+        raise HolocorrError(f"{out} is a file, not a folder; choose another output folder.")
+    if out.exists() and any(p for p in out.iterdir() if not p.name.startswith(".")) and not overwrite:
+        raise HolocorrError(
+            f"{out} already holds files; choose another output.folder or set output.overwrite = true "
+            "(--overwrite on the command line)."
+        )
+
+
 class _Steps:
     def __init__(self, names, progress):
         from tqdm.auto import tqdm
@@ -158,6 +169,10 @@ def run(config: Config, *, progress: bool = True) -> Results:
 
     Raises
     ------
+    ConfigError
+        When `config` is not a complete :class:`Config`.
+    ParameterError
+        For a non-boolean `progress`.
     HolocorrError
         When the output folder holds results and overwrite is off.
     PipelineError
@@ -173,13 +188,19 @@ def run(config: Config, *, progress: bool = True) -> Results:
     )
 
     t0 = time.perf_counter()
+    if not isinstance(config, Config) or any(
+        not isinstance(config.values.get(section), dict) or set(keys) - set(config.values[section])
+        for section, keys in SCHEMA.items()
+    ):
+        raise ConfigError(
+            f"run needs a complete Config from holocorr.pipeline.load_config or validate_config, got "
+            f"{type(config).__name__}{'' if not isinstance(config, Config) else ' with missing sections or keys'}."
+        )
+    if not isinstance(progress, bool):
+        raise ParameterError(f"progress must be True or False, got {progress!r}.")
     c = config
     out = Path(c["output"]["folder"])
-    if out.exists() and any(p for p in out.iterdir() if not p.name.startswith(".")) and not c["output"]["overwrite"]:
-        raise HolocorrError(
-            f"{out} already holds files; choose another output.folder or set output.overwrite = true "
-            "(--overwrite on the command line)."
-        )
+    _check_output_folder(out, c["output"]["overwrite"])
     (out / "figures").mkdir(parents=True, exist_ok=True)
     inputs = {}
     for state in ("pristine", "charged"):

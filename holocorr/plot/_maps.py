@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
+import numbers
 from collections.abc import Iterator
 
 import matplotlib as mpl
@@ -11,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from .._validate import spatial_units_to_nm
-from ..errors import ParameterError, ShapeError
+from ..errors import DataError, ParameterError, ShapeError
 
 __all__ = ["map", "reconstruction", "style", "label"]
 
@@ -36,6 +38,17 @@ def label(da: xr.DataArray, default: str = "") -> str:
     name = da.attrs.get("long_name", da.name if da.name is not None else default)
     units = da.attrs.get("units")
     return f"{name} [{units}]" if units else str(name)
+
+
+def _check_cmap(cmap) -> None:
+    """Refuse an unknown colour-map name before any figure is made."""
+    if cmap is None or isinstance(cmap, mpl.colors.Colormap):
+        return
+    if not isinstance(cmap, str) or cmap not in mpl.colormaps:
+        raise ParameterError(
+            f"cmap={cmap!r} is not a matplotlib colour map; use a name such as 'cividis', 'gray', "
+            "'RdBu_r' (see matplotlib.colormaps) or a Colormap."
+        )
 
 
 def _axes(ax):
@@ -87,7 +100,12 @@ def map(  # noqa: A001 - the documented public name
     Raises
     ------
     ShapeError
-        For data that are not a 2-D (y, x) DataArray.
+        For data that are not a 2-D (y, x) DataArray, complex, or without
+        any finite value.
+    DataError
+        For non-numeric data.
+    ParameterError
+        For a non-finite `center` or an unknown `cmap`.
     """
     if not isinstance(da, xr.DataArray) or da.dims != ("y", "x"):
         raise ShapeError(
@@ -97,10 +115,17 @@ def map(  # noqa: A001 - the documented public name
     vals = np.asarray(da.values)
     if np.iscomplexobj(vals):
         raise ShapeError("plot.map shows real maps; pass the phase or amplitude, not the complex wave.")
-    ax = _axes(ax)
+    if vals.dtype.kind not in "biuf":
+        raise DataError(f"plot.map needs numbers, got dtype {vals.dtype}.")
+    if center is not None and (
+        isinstance(center, bool) or not isinstance(center, numbers.Real) or not math.isfinite(center)
+    ):
+        raise ParameterError(f"center must be a finite number (the value shown white), got {center!r}.")
+    _check_cmap(cmap)
     finite = vals[np.isfinite(vals)]
     if finite.size == 0:
         raise ShapeError("the map has no finite values to show.")
+    ax = _axes(ax)
     lo, hi = np.percentile(finite, [1, 99]) if robust else (finite.min(), finite.max())
     diverging = center is not None or str(da.name).startswith("delta_") or str(da.name) in _DIVERGING
     if diverging:
@@ -150,12 +175,27 @@ def reconstruction(ds: xr.Dataset, hologram: xr.DataArray | None = None, *, fig=
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    ShapeError
+        When `ds` is not one (y, x) reconstruction or `hologram` is not a
+        (y, x) DataArray.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Ellipse
 
     if not isinstance(ds, xr.Dataset) or "phase" not in ds:
         raise ShapeError("plot.reconstruction needs the Dataset returned by reconstruct().")
+    if ds["phase"].dims != ("y", "x"):
+        raise ShapeError(
+            f"plot.reconstruction shows one (y, x) reconstruction; the phase has dims {ds['phase'].dims} "
+            "(select a frame with .isel(frame=k), or average the series first)."
+        )
+    if hologram is not None and (not isinstance(hologram, xr.DataArray) or hologram.dims != ("y", "x")):
+        raise ShapeError(
+            f"hologram must be a (y, x) DataArray, got {getattr(hologram, 'dims', type(hologram).__name__)}."
+        )
     n = 4 if hologram is not None else 2
     fig = fig or plt.figure(figsize=(3.2 * n, 3.0), layout="constrained")
     axes = fig.subplots(1, n)
@@ -198,10 +238,12 @@ def style(journal: str = "single", *, dpi: int = 300) -> Iterator[dict]:
     Raises
     ------
     ParameterError
-        For an unknown journal width.
+        For an unknown journal width or a non-positive `dpi`.
     """
-    if journal not in _WIDTHS_MM:
+    if not isinstance(journal, str) or journal not in _WIDTHS_MM:
         raise ParameterError(f"journal={journal!r} is not allowed; choose 'single' or 'double'.")
+    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real) or not (math.isfinite(dpi) and dpi > 0):
+        raise ParameterError(f"dpi must be a positive number (dots per inch, e.g. 300), got {dpi!r}.")
     width = _WIDTHS_MM[journal] / 25.4
     rc = {
         "figure.dpi": 100,

@@ -56,10 +56,22 @@ def profiles(*profs: xr.DataArray, ax=None, fronts=None, labels=None, colors=("C
     Raises
     ------
     ShapeError
-        For anything but one or two 1-D profiles.
+        For anything but one or two 1-D profiles, or `fronts`/`labels`
+        that do not have one entry per profile.
     """
     if not 1 <= len(profs) <= 2:
         raise ShapeError(f"profiles() draws one or two profiles, got {len(profs)}.")
+    for p in profs:
+        _xy(p)
+    if fronts is not None:
+        fronts = list(fronts)
+        if len(fronts) != len(profs):
+            raise ShapeError(f"fronts needs one entry (a Front or None) per profile: {len(profs)}, got {len(fronts)}.")
+        if any(f is not None and not hasattr(f, "model") for f in fronts):
+            raise ShapeError("fronts must hold Front objects from holocorr.correlation.fit_front (or None).")
+    if labels is not None:
+        if isinstance(labels, str) or len(labels) != len(profs):
+            raise ShapeError(f"labels needs one string per profile ({len(profs)}), got {labels!r}.")
     ax = _axes(ax)
     axes = [ax] + ([ax.twinx()] if len(profs) == 2 else [])
     fronts = list(fronts) if fronts is not None else [None] * len(profs)
@@ -156,6 +168,10 @@ def summary_figure(results: dict, *, fig=None):
     import matplotlib.pyplot as plt
 
     data = getattr(results, "data", results)
+    if not isinstance(data, dict):
+        raise ShapeError(
+            f"summary_figure needs a dict of results or a holocorr.pipeline.Results, got {type(results).__name__}."
+        )
     need = ("pristine_reconstruction", "potential_change", "potential_profile", "li_profile", "comparison")
     missing = [k for k in need if k not in data]
     if missing:

@@ -253,7 +253,8 @@ def apply_drift(waves, drift, *, shift_method: str = "spline") -> xr.Dataset:
         Series of waves (:func:`holocorr.series.reconstruct`).
     drift : (frame, axis) DataArray [coordinate units]
         Drift as returned by :func:`align` (content position relative to the
-        reference frame); each frame is shifted by minus this.
+        reference frame); each frame is shifted by minus this. A NaN pair
+        (a frame :func:`align` could not register) makes that frame NaN.
     shift_method : {"spline", "fourier"}
         As for :func:`align`.
 
@@ -265,15 +266,27 @@ def apply_drift(waves, drift, *, shift_method: str = "spline") -> xr.Dataset:
     Raises
     ------
     ShapeError, ParameterError
-        For a drift that does not have one (y, x) pair per frame.
+        For a drift that does not have one (y, x) pair per frame, is not
+        numeric or is infinite.
     """
     ds = as_waves(waves)
     check_choice("shift_method", shift_method, _SHIFT_METHODS)
     sy, sx, units = steps_nm(ds)
-    d = np.asarray(getattr(drift, "values", drift), dtype=np.float64)
+    raw = np.asarray(getattr(drift, "values", drift))
+    if isinstance(drift, str | bytes) or raw.dtype.kind not in "iuf":
+        raise ParameterError(
+            f"drift must be numbers (frame, axis) in the waves' coordinate units, e.g. align(...).drift; "
+            f"got {drift!r:.60} (dtype {raw.dtype})."
+        )
+    d = raw.astype(np.float64)
     if d.shape != (ds.sizes["frame"], 2):
         raise ParameterError(
             f"drift has shape {d.shape}; expected ({ds.sizes['frame']}, 2): one (y, x) pair per frame."
+        )
+    if np.isinf(d).any():
+        raise ParameterError(
+            f"drift has {int(np.isinf(d).sum())} infinite value(s); give finite shifts (NaN marks a frame "
+            "without a drift, which then becomes NaN, as align does for frames it could not register)."
         )
     if isinstance(drift, xr.DataArray) and drift.attrs.get("units", units) != units:
         raise ParameterError(f"drift is in {drift.attrs.get('units')!r} but the waves' coordinates are in {units!r}.")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import numbers
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -36,15 +38,41 @@ def carrier_frequency(spacing_px: float, angle_deg: float) -> tuple[float, float
     (fy, fx) : tuple of float
         Cycles per pixel.
 
+    Raises
+    ------
+    ParameterError
+        For a spacing that is not a finite number > 0 px, or an angle that
+        is not a finite number.
+
     Examples
     --------
     >>> carrier_frequency(4.0, 90.0)
     (-0.25, 0.0)
     """
+    spacing_px = check_positive("spacing_px", spacing_px, unit="px")
+    angle_deg = _angle(angle_deg)
     a = math.radians(angle_deg)
     fx = math.cos(a) / spacing_px
     fy = -math.sin(a) / spacing_px
     return (0.0 if abs(fy) < 1e-15 else fy, 0.0 if abs(fx) < 1e-15 else fx)
+
+
+def _angle(angle_deg: Any) -> float:
+    if isinstance(angle_deg, bool) or not isinstance(angle_deg, numbers.Real) or not math.isfinite(angle_deg):
+        raise ParameterError(f"angle_deg must be a finite number of degrees, got {angle_deg!r}.")
+    return float(angle_deg)
+
+
+def _real_field(v: Any, name: str) -> np.ndarray:
+    """`v` as a float64 ndarray; complex, bool, string or object values are refused."""
+    if isinstance(v, str | bytes):
+        raise DataError(f"{name} is a string ({v!r:.40}); expected a real array.")
+    raw = np.asarray(getattr(v, "values", v))
+    if raw.dtype.kind == "c":
+        raise DataError(f"{name} must be real; got complex values ({raw.dtype}).")
+    if raw.dtype.kind not in "iuf":
+        raise DataError(f"{name} has dtype {raw.dtype}; expected real numbers.")
+    return raw.astype(np.float64)
 
 
 def hologram(
@@ -118,17 +146,14 @@ def hologram(
     (1.0, 1.3)
     """
     ph = as_dataarray(phase, name="phase", leading=())
-    phi = np.asarray(ph.values, dtype=np.float64)
-    if np.iscomplexobj(phi):
-        raise DataError("phase must be real [rad]; got complex values.")
+    phi = _real_field(ph, "phase")
     check_finite(phi, name="phase")
     if min(phi.shape) < 4:
         raise ShapeError(f"phase has shape {phi.shape}; need at least 4x4 pixels.")
     spacing_px = check_positive("spacing_px", spacing_px, unit="px")
     if spacing_px <= 2.0:
         raise ParameterError(f"spacing_px must exceed 2 px (Nyquist), got {spacing_px}.")
-    if not isinstance(angle_deg, int | float) or not math.isfinite(angle_deg):
-        raise ParameterError(f"angle_deg must be a finite number of degrees, got {angle_deg!r}.")
+    angle_deg = _angle(angle_deg)
     contrast = check_positive("contrast", contrast)
     if contrast > 1:
         raise ParameterError(f"contrast must be in (0, 1], got {contrast}.")
@@ -139,7 +164,7 @@ def hologram(
     def _field(v, name, default):
         if v is None:
             return default
-        arr = np.asarray(getattr(v, "values", v), dtype=np.float64)
+        arr = _real_field(v, name)
         if arr.shape != phi.shape:
             raise ShapeError(f"{name} has shape {arr.shape}; it must match phase {phi.shape}.")
         check_finite(arr, name=name)
@@ -160,7 +185,12 @@ def hologram(
     if mtf_sigma > 0:
         intensity = ndimage.gaussian_filter(intensity, mtf_sigma, mode="wrap")
     if dose is not None:
-        gen = np.random.default_rng(rng)
+        try:
+            gen = np.random.default_rng(rng)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(
+                f"rng must be a numpy.random.Generator, a non-negative int seed or None, got {rng!r}."
+            ) from exc
         intensity = gen.poisson(intensity).astype(np.float64)
     out = xr.DataArray(
         intensity.astype(dtype),
