@@ -33,14 +33,21 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
     "numpydoc",
+    "myst_parser",
 ]
 
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
-source_suffix = {".rst": "restructuredtext"}
+# Pages are reStructuredText, or Markdown (MyST) where an issue asks for a
+# .md page (reliability.md); both run their ``doctest`` blocks.
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 language = "en"
 # "::" blocks hold formulas and file trees, not Python: no colouring.
 highlight_language = "text"
+
+# -- MyST (Markdown pages) ------------------------------------------------------
+# "Term" + ": definition" lists, as in the reStructuredText pages.
+myst_enable_extensions = ["deflist"]
 
 # -- autodoc / numpydoc ------------------------------------------------------
 autodoc_member_order = "bysource"  # follows __all__ for modules that define it
