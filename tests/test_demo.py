@@ -28,9 +28,20 @@ def test_demo_recovers_truth(tmp_path, capsys):
     assert dv_dc == pytest.approx(truth["potential_step_v"] / truth["li_step"], rel=0.25)
     assert summary["li_ratio"] == pytest.approx(truth["li_plateau_ratio"], rel=0.15)
     assert summary["origin"]["verdict"] in ("electrode", "mip")
-    for name in ("pristine_reconstruction.nc", "charged_reconstruction.nc", "potential_change.nc",
-                 "potential_profile.nc", "li_map.nc", "li_profile.nc", "comparison.nc", "summary.json",
-                 "provenance.json", "report.html", "figures/potential_change.png", "figures/summary.pdf"):
+    for name in (
+        "pristine_reconstruction.nc",
+        "charged_reconstruction.nc",
+        "potential_change.nc",
+        "potential_profile.nc",
+        "li_map.nc",
+        "li_profile.nc",
+        "comparison.nc",
+        "summary.json",
+        "provenance.json",
+        "report.html",
+        "figures/potential_change.png",
+        "figures/summary.pdf",
+    ):
         assert (out / name).stat().st_size > 500, name
     prov = json.loads((out / "provenance.json").read_text())
     assert all(v["sha256"].startswith("sha256:") for v in prov["inputs"].values())

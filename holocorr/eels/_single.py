@@ -96,7 +96,7 @@ def splice_and_deconvolve(core, core_e, step, lvals, low_e, low_step, pos_ev, fw
     j = np.concatenate([ratio * l_below, np.asarray(core, dtype=np.float64)], axis=1)
     energy = np.concatenate([below, core_e])
     zpos = np.full(p, -energy[0] / step)
-    zl = _mirror_rows(j, zpos)
+    zl = mirror_rows(j, zpos)
     i0 = zl.sum(axis=1)
     fw = np.broadcast_to(np.asarray(fwhm_ch, dtype=np.float64) * (low_step / step), (p,))
     s = K.fourier_log(j, zl, zpos, i0, fw)
@@ -112,7 +112,7 @@ def splice_and_deconvolve(core, core_e, step, lvals, low_e, low_step, pos_ev, fw
     }
 
 
-def _mirror_rows(y: np.ndarray, pos: np.ndarray) -> np.ndarray:
+def mirror_rows(y: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """Zero-loss peak of each row: the left half mirrored about `pos` (channels)."""
     p, n = y.shape
     idx = np.arange(n, dtype=np.float64)

@@ -107,6 +107,8 @@ class EdgeShape:
             ("tail", self.tail, False),
             ("broadening_ev", self.broadening_ev, True),
         ):
+            if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+                raise ParameterError(f"EdgeShape {self.name!r}: {label} must be a number, got {v!r}.")
             fv = float(v)
             if not math.isfinite(fv) or fv < 0 or (fv == 0 and not allow0):
                 raise ParameterError(f"EdgeShape {self.name!r}: {label} must be > 0, got {v!r}.")
@@ -142,7 +144,7 @@ class EdgeShape:
 
     def __call__(self, energy: Any) -> np.ndarray:
         """Evaluate the normalised shape at `energy` [eV] (float64 ndarray)."""
-        return _evaluate(self, np.asarray(energy, dtype=np.float64))
+        return _evaluate(self, _energy_array(energy))
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready description (for attrs and provenance)."""
@@ -403,7 +405,7 @@ def edge_shape(name: str | EdgeShape, energy: Sequence[float] | np.ndarray) -> n
     Raises
     ------
     ParameterError
-        For an unknown edge name.
+        For an unknown edge name, or energies that are not finite real numbers.
 
     References
     ----------
@@ -421,4 +423,21 @@ def edge_shape(name: str | EdgeShape, energy: Sequence[float] | np.ndarray) -> n
     True
     """
     shape = get_edge(name)
-    return shape(energy)
+    return shape(_energy_array(energy))
+
+
+def _energy_array(energy: Any) -> np.ndarray:
+    """Energies [eV] as a float64 array, or a ParameterError that says what was wrong."""
+    if isinstance(energy, str | bytes):
+        raise ParameterError(f"energy must be numbers in eV (an array), got the string {energy!r:.40}.")
+    arr = np.asarray(energy)
+    if arr.dtype.kind not in "iuf":
+        raise ParameterError(
+            f"energy must be real numbers in eV, got dtype {arr.dtype}"
+            + (" (complex: pass the real energy axis)" if arr.dtype.kind == "c" else "")
+            + "."
+        )
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise ParameterError(f"energy must be finite: {int((~np.isfinite(arr)).sum())} NaN or infinite value(s).")
+    return arr

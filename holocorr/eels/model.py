@@ -264,7 +264,7 @@ class _Valence:
         m = y.shape[1]
         need = int(math.ceil((e_win[-1] - lo.energy[0] + 20.0) / lo.step))
         nfft = sfft.next_fast_len(max(2 * m, need), real=True)
-        zl = _mirror(y, pos)
+        zl = _single.mirror_rows(y, pos)
         jy = sfft.rfft(_pad_taper(y, nfft), axis=1)
         zy = sfft.rfft(zl, nfft, axis=1)
         ratio = jy / np.where(np.abs(zy) > 0, zy, 1e-300)
@@ -285,16 +285,6 @@ class _Valence:
         if self.lvals.shape[0] == 1:  # one low loss for every pixel
             out = np.broadcast_to(out, (rows.stop - rows.start, out.shape[1]))
         return out
-
-
-def _mirror(y: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    p, n = y.shape
-    idx = np.arange(n, dtype=np.float64)
-    out = np.empty((p, n))
-    for i in range(p):
-        mirrored = np.interp(2 * pos[i] - idx, idx, y[i], left=0.0, right=0.0)
-        out[i] = np.where(idx <= pos[i], y[i], np.minimum(mirrored, y[i]))
-    return out
 
 
 def _pad_taper(y: np.ndarray, nfft: int) -> np.ndarray:
@@ -1048,8 +1038,12 @@ def _single_dataset(sp: Spectra, res: dict, dt) -> xr.Dataset:
     scale = np.array([1.0 / sp.step, 1.0, 1.0, 1.0])  # Li K in counts (see _single.two_stage_fit)
     amp = res["theta"] * scale
     err = np.sqrt(res["theta_var"]) * scale
-    comp = xr.DataArray(np.array(names, dtype=object), dims=("component",), attrs={"long_name": "model component", "units": "1"})
-    kind = xr.DataArray(np.array(kinds, dtype=object), dims=("component",), attrs={"long_name": "component kind", "units": "1"})
+    comp = xr.DataArray(
+        np.array(names, dtype=object), dims=("component",), attrs={"long_name": "model component", "units": "1"}
+    )
+    kind = xr.DataArray(
+        np.array(kinds, dtype=object), dims=("component",), attrs={"long_name": "component kind", "units": "1"}
+    )
     ds = xr.Dataset(coords={"component": comp, "component_kind": kind, **sp.coords()})
     dims = ("component",) + sp.dims
     for v, arr, ln in (("amplitude", amp, "amplitude"), ("amplitude_error", err, "standard error of amplitude")):
@@ -1326,8 +1320,19 @@ def li_map(
     sp = as_spectra_array(spectra, name="spectra", min_channels=10)
     g = check_gain(gain, sp.da)
     rv = reference_value
-    if isinstance(rv, bool) or not isinstance(rv, numbers.Real) or not math.isfinite(rv):
-        raise ParameterError(f"reference_value must be a finite number, got {rv!r}.")
+    if isinstance(rv, bool) or not isinstance(rv, numbers.Real) or not math.isfinite(rv) or rv <= 0:
+        raise ParameterError(
+            f"reference_value must be a finite number > 0 (li of the reference region, e.g. 1.3 Li per "
+            f"formula unit), got {rv!r}."
+        )
+    # alignment resamples every channel and the Fourier-log route deconvolves all of them:
+    # a NaN anywhere would spread, so refuse it here, naming where it is
+    for a in range(0, sp.n_pixels, _CHUNK):
+        chunk = np.asarray(sp.values[a : a + _CHUNK])
+        if not np.isfinite(chunk).all():
+            full = np.ones((a + chunk.shape[0], chunk.shape[1]))
+            full[a:] = chunk
+            check_finite_window(full, name="spectra", energy=sp.energy, dims=sp.dims, shape=sp.shape)
     if align == "zlp" and low_loss is None:
         raise ParameterError("align='zlp' needs low_loss= (the zero-loss peaks give the shifts).")
     do_align = align == "zlp" or (align == "auto" and low_loss is not None)
@@ -1338,7 +1343,13 @@ def li_map(
         raise ParameterError("normalisation='thickness' needs low_loss= to measure t/lambda.")
     norm_edge = None
     if norm not in ("thickness", "none"):
-        norm_edge = get_edge(norm)
+        try:
+            norm_edge = get_edge(norm)
+        except ParameterError as exc:
+            raise ParameterError(
+                f"normalisation must be 'auto', 'thickness', 'none' or the name of a matrix edge (e.g. "
+                f"'P L2,3'), got {norm!r}: {exc}"
+            ) from exc
         hi_needed = norm_edge.onset_ev + 20.0
         if sp.energy[-1] < hi_needed or sp.energy[0] > norm_edge.onset_ev - 14.0:
             raise ParameterError(
@@ -1437,9 +1448,8 @@ def li_map(
         den = i0 * tau
         li = a / den
         li_err = np.sqrt((a_err / den) ** 2 + (li * tau_err / tau) ** 2)
-        attrs["li_definition"] = (
-            "A_LiK / (I_0 t/lambda) with I_0 the zero-loss intensity "
-            + ("at the core-loss dose" if attrs.get("background") == "fourier-log" else "of the low-loss frame")
+        attrs["li_definition"] = "A_LiK / (I_0 t/lambda) with I_0 the zero-loss intensity " + (
+            "at the core-loss dose" if attrs.get("background") == "fourier-log" else "of the low-loss frame"
         )
     elif norm == "none":
         li, li_err, units = a, a_err, "counts"

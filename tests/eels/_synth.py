@@ -288,12 +288,24 @@ def sr_eels_frame(
         # the low-loss frame is the same spectrum at a lower dose (edges included, as recorded)
         low[i] = low_dose * illum[i] * bin_counts(co_f, le, low_energy[2], -shift[i])
         # t/lambda of everything the low-loss frame holds (valence + edges)
-        tau_total[i] = tau[i] + np.log(low[i].sum() / (low_dose * illum[i] * bin_counts(lo_f, le, low_energy[2], -shift[i]).sum()))
+        tau_total[i] = tau[i] + np.log(
+            low[i].sum() / (low_dose * illum[i] * bin_counts(lo_f, le, low_energy[2], -shift[i]).sum())
+        )
         core[i] = dose * illum[i] * bin_counts(co_f, ce, core_energy[2], -shift[i])
     if noise:
         core = rng.poisson(np.maximum(core, 0)).astype(float)
         low = rng.poisson(np.maximum(low, 0)).astype(float)
-    truth = {"x": x, "li": li, "tau": tau, "tau_total": tau_total, "shift": shift, "illum": illum, "ti": ti, "co": co, "ti3": ti3_amount}
+    truth = {
+        "x": x,
+        "li": li,
+        "tau": tau,
+        "tau_total": tau_total,
+        "shift": shift,
+        "illum": illum,
+        "ti": ti,
+        "co": co,
+        "ti3": ti3_amount,
+    }
     return (
         energy_da(core.astype(dtype), ce, ("x", "energy"), {"x": x}),
         energy_da(low.astype(dtype), le, ("x", "energy"), {"x": x}),

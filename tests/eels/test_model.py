@@ -8,9 +8,9 @@ from scipy.optimize import curve_fit, lsq_linear
 from scipy.special import erf
 
 from holocorr import HolocorrWarning
-from holocorr.errors import ParameterError
 from holocorr.eels import EDGES, fit_edges, integrate, li_map, thickness
 from holocorr.eels import _kernels as K
+from holocorr.errors import ParameterError
 
 from . import _synth as S
 
