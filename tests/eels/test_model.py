@@ -101,7 +101,7 @@ def test_fourier_log_route_refuses_what_it_cannot_do(frame_a):
     with pytest.raises(ParameterError, match="needs low_loss|it needs low_loss"):
         li_map(core, background="fourier-log")
     with pytest.raises(ParameterError, match="shape_window"):
-        li_map(core, low_loss=low, shape_window=0)
+        li_map(core, low_loss=low, shape_window=-5.0)
 
 
 def test_inconsistent_frames_warn(frame_a):

@@ -78,18 +78,18 @@ def test_plateau_ratio_within_15_percent(result):
     x = lm.x.values
     got, want = _ratio(lm.li.values, x), _ratio(truth.li_true.values, x)
     assert got == pytest.approx(want, rel=0.15)
-    assert got == pytest.approx(want, rel=0.08)  # measured +6.1 %
+    assert got == pytest.approx(want, rel=0.10)  # measured +7.1 %
 
 
 def test_profile_shape_correlation_at_the_noise_limit(result):
     """Per 2-nm row the bundled frame's dose limits the correlation: a fit that knows
     every spectrum's exact Li, Ti and background shapes (3 free amplitudes) reaches
-    r = 0.96 on it (notes of issue 4); li_map reaches 0.93. Averaged over 9 rows
+    r = 0.96 on it (notes of issue 4); li_map reaches 0.95. Averaged over 9 rows
     (18 nm, below the 20 nm front width) the profile reaches the 0.98 of the issue."""
     lm, truth = result
     sel = lm.x.values > 20
     li, tr = lm.li.values[sel], truth.li_true.values[sel]
-    assert np.corrcoef(li, tr)[0, 1] >= 0.90
+    assert np.corrcoef(li, tr)[0, 1] >= 0.93
     k = np.ones(9) / 9
     assert np.corrcoef(np.convolve(li, k, "valid"), np.convolve(tr, k, "valid"))[0, 1] >= 0.98
 
@@ -97,12 +97,24 @@ def test_profile_shape_correlation_at_the_noise_limit(result):
 @pytest.mark.xfail(
     strict=True,
     reason="issue 4: per-row correlation 0.98 needs more dose than the bundled frame has "
-    "(li_map 0.93, the exact-shape oracle 0.96; 0.979 at 4x the dose)",
+    "(li_map 0.95, the exact-shape oracle 0.96; 0.99 at 4x the dose, tested below)",
 )
 def test_profile_shape_correlation_per_row(result):
     lm, truth = result
     sel = lm.x.values > 20
     assert np.corrcoef(lm.li.values[sel], truth.li_true.values[sel])[0, 1] >= 0.98
+
+
+@pytest.mark.slow
+def test_profile_shape_correlation_per_row_at_four_times_the_dose():
+    """The issue's 0.98 per row, on a frame with 4x the bundled dose (measured 0.990, seed 4)."""
+    spec = holocorr.simulate.specimen(state="charged", **REF_SPECIMEN)
+    ev = holocorr.simulate.sr_eels(spec, rng=4, **{**REF_SR_EELS, "dose": 4e7})
+    lm = li_map(ev.core_loss, low_loss=ev.low_loss.rename(energy_low="energy"))
+    sel = lm.x.values > 20
+    assert np.corrcoef(lm.li.values[sel], ev.li_true.values[sel])[0, 1] >= 0.98
+    x = lm.x.values
+    assert _ratio(lm.li.values, x) == pytest.approx(_ratio(ev.li_true.values, x), rel=0.15)
 
 
 @pytest.mark.slow
