@@ -34,6 +34,7 @@ __all__ = [
     "block_length",
     "block_indices",
     "widen",
+    "widen_ratio",
     "moments",
     "deming",
     "noise_sigma",
@@ -44,6 +45,7 @@ __all__ = [
     "front_model",
     "front_jacobian",
     "front_start",
+    "data_scale",
     "fit_front",
     "refit_batch",
     "ar1_residual_model",
@@ -232,6 +234,50 @@ def widen(estimate: float, samples: np.ndarray, n_blocks: float, level: float = 
     nu = max(n_blocks - 1.0, 1.0)
     f = float(stats.t.ppf(1 - alpha / 2, nu) / stats.norm.ppf(1 - alpha / 2))
     return (float(estimate - f * (estimate - lo)), float(estimate + f * (hi - estimate)))
+
+
+def widen_ratio(estimate: float, samples: np.ndarray, n_blocks: float, level: float = 0.95) -> tuple[float, float]:
+    """:func:`widen` for a slope (a ratio of scales), on log|slope|.
+
+    A slope of b on a turns into its reciprocal when a and b swap, and into
+    slope / alpha when a is scaled by alpha. Percentile limits follow both
+    maps (they commute with monotone transforms), but a linear stretch
+    about the estimate does not. On log|slope| both maps are a negation and
+    a shift, with which the stretch commutes, so the interval of the
+    swapped comparison is exactly the reciprocal one.
+
+    A few samples may have the other sign (resamples that hold almost no
+    correlation): a slope changes sign through 0 or through infinity, so
+    those of smaller magnitude than the estimate count as below every
+    same-sign sample (log|slope| = -inf) and the others as above
+    (+inf); both rules map into each other under s -> 1/s. When so many
+    have the other sign that a percentile limit falls among them, the sign
+    itself is uncertain, the interval must contain 0 and it is the linear
+    :func:`widen` of the samples (as it is for an estimate of 0).
+    """
+    s = samples[np.isfinite(samples)]
+    if s.size < 10:
+        return (math.nan, math.nan)
+    if not (math.isfinite(estimate) and estimate != 0.0):
+        return widen(estimate, s, n_blocks, level)
+    sign = math.copysign(1.0, estimate)
+    t = s * sign
+    pos = t > 0
+    n, n_pos = t.size, int(np.count_nonzero(pos))
+    n_low = int(np.count_nonzero(~pos & (np.abs(t) < abs(estimate))))  # crossed zero
+    n_high = n - n_pos - n_low  # crossed infinity
+    alpha = 1.0 - level
+    i_lo = math.floor((n - 1) * alpha / 2)
+    i_hi = math.ceil((n - 1) * (1 - alpha / 2))
+    if n_pos < 2 or n_low > i_lo or n_high > n - 1 - i_hi:
+        return widen(estimate, s, n_blocks, level)
+    logs = np.log(t[pos])
+    # stand-ins below / above every same-sign sample; the percentile limits
+    # fall among the same-sign samples, so their value does not matter
+    logs = np.concatenate([np.full(n_low, logs.min()), logs, np.full(n_high, logs.max())])
+    lo, hi = widen(math.log(abs(estimate)), logs, n_blocks, level)
+    a, b = sign * math.exp(lo), sign * math.exp(hi)
+    return (min(a, b), max(a, b))
 
 
 # --------------------------------------------------------------------------- #
@@ -483,21 +529,77 @@ def _bounds(x: np.ndarray, model: str) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+def _to_unit(p: np.ndarray, c: float, s: float) -> np.ndarray:
+    """Parameters of the model of (y - c) / s from those of y (offset and steps rescaled)."""
+    q = np.array(p, dtype=np.float64, copy=True)
+    q[..., 0] = (q[..., 0] - c) / s
+    q[..., 1::3] = q[..., 1::3] / s
+    return q
+
+
+def _from_unit(q: np.ndarray, c: float, s: float) -> np.ndarray:
+    """Inverse of :func:`_to_unit`."""
+    p = np.array(q, dtype=np.float64, copy=True)
+    p[..., 0] = c + s * p[..., 0]
+    p[..., 1::3] = s * p[..., 1::3]
+    return p
+
+
+def _relative_weights(w: np.ndarray | None, n: int) -> tuple[np.ndarray, float]:
+    """Weights scaled to unit root-mean-square, and that rms (1 for no weights)."""
+    if w is None:
+        return np.ones(n), 1.0
+    rms = float(np.sqrt(np.mean(w * w)))
+    if not (rms > 0 and math.isfinite(rms)):  # pragma: no cover - weights are 1 / positive errors
+        return np.asarray(w, dtype=np.float64), 1.0
+    return w / rms, rms
+
+
+def data_scale(y: np.ndarray) -> tuple[float, float]:
+    """(centre, scale) of data for a scale-free fit: the median and the 5-95 % percentile range.
+
+    Both are equivariant, c(alpha y + beta) = alpha c(y) + beta and
+    s(alpha y + beta) = |alpha| s(y), so the standardised data (y - c) / s
+    are the same (up to sign) for any units and offset. The range falls
+    back to max - min when more than 90 % of the values are equal, and to 1
+    for constant data.
+    """
+    c = float(np.median(y))
+    lo, hi = np.percentile(y, [5.0, 95.0])
+    s = float(hi - lo)
+    if not s > 0:
+        s = float(np.max(y) - np.min(y))
+    if not (s > 0 and math.isfinite(s)):
+        s = 1.0
+    return c, s
+
+
 def fit_front(x: np.ndarray, y: np.ndarray, w: np.ndarray | None, model: str) -> tuple[np.ndarray, float]:
     """Least-squares fit of the erf / double-erf model (scipy least_squares, several starts).
 
     `w` are weights 1/sigma (None for unweighted). Returns (p, cost) with
     cost = sum of squared weighted residuals; the edges of a double erf are
     ordered x1 <= x2.
+
+    The fit runs on standardised data, (y - c) / s with c, s from
+    :func:`data_scale` and the weights scaled to unit rms, and the offset
+    and steps are mapped back. least_squares stops on absolute tolerances
+    (its gradient tolerance gtol scales as the data squared), so fitting y
+    itself ended at points that depended on the data's units and offset:
+    scaling a profile by 1e-6 moved a front by up to 0.027 nm and its width
+    by 1.4 %. On standardised data the end point is the same for any
+    alpha y + beta (to rounding).
     """
     lo, hi = _bounds(x, model)
-    ww = np.ones_like(y) if w is None else w
+    c, sc = data_scale(y)
+    yu = (y - c) / sc
+    ww, wrms = _relative_weights(w, y.size)
     best = None
-    for p0 in front_start(x, y, model):
+    for p0 in front_start(x, yu, model):
         p0 = np.clip(p0, lo, hi)
 
         def fun(p):
-            return (front_model(x, p) - y) * ww
+            return (front_model(x, p) - yu) * ww
 
         def jac(p):
             return front_jacobian(x, p) * ww[:, None]
@@ -511,10 +613,10 @@ def fit_front(x: np.ndarray, y: np.ndarray, w: np.ndarray | None, model: str) ->
             best = (res.x, cost)
     if best is None:  # pragma: no cover
         raise RuntimeError("front fit failed from every start")
-    p = best[0].copy()
+    p = _from_unit(best[0], c, sc)
     if model == "double_erf" and p[2] > p[5]:
         p = np.concatenate([p[:1], p[4:7], p[1:4]])
-    return p, best[1]
+    return p, best[1] * (sc * wrms) ** 2
 
 
 def refit_batch(
@@ -526,11 +628,21 @@ def refit_batch(
     (the starting point of every row). Parameters are kept inside the
     bounds of :func:`fit_front` by clipping. Returns (B, k); rows that did
     not converge to a finite point are nan.
+
+    Like :func:`fit_front` it works on standardised data: (ys - c) / s with
+    c the fitted offset and s the largest fitted step (weights scaled to
+    unit rms), so that its small fixed damping (1e-12) means the same for
+    data in any units.
     """
     lo, hi = _bounds(x, model)
-    ww = np.ones(x.size) if w is None else w
+    c = float(p0[0])
+    sc = float(np.max(np.abs(p0[1::3])))
+    if not (sc > 0 and math.isfinite(sc)):  # pragma: no cover - a fit without a step
+        c, sc = data_scale(ys)
+    ww, _ = _relative_weights(w, x.size)
+    ys = (ys - c) / sc
     bsz = ys.shape[0]
-    p = np.tile(p0, (bsz, 1))
+    p = np.tile(_to_unit(p0, c, sc), (bsz, 1))
     mu = np.full(bsz, 1e-3)
 
     def cost_of(pp):
@@ -559,6 +671,7 @@ def refit_batch(
         mu = np.where(good, mu / 3.0, mu * 4.0)
         if np.all(small | (mu > 1e10)):
             break
+    p = _from_unit(p, c, sc)
     p[~np.all(np.isfinite(p), axis=-1)] = np.nan
     if model == "double_erf":
         swap = p[:, 2] > p[:, 5]

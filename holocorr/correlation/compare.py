@@ -392,8 +392,14 @@ def compare(
     the Politis-White block length (the larger of the two profiles'),
     percentile limits widened by t_{nu} / z with nu = N / block - 1 (the
     number of independent blocks; plain percentiles covered 88-93 %,
-    widened ones 93-95 % in simulations). ``slope_ols`` is given for
-    contrast: OLS is attenuated by the noise in a.
+    widened ones 93-95 % in simulations). The widening acts on log|slope|,
+    so that the interval of ``compare(b, a)`` is exactly the reciprocal of
+    this one and the interval scales with the units of a and b; when the
+    resamples disagree on the slope's sign it is linear and contains 0.
+    (Measured over 1000 pairs each, Deming and OLS, N 120-200, AR(1) rho
+    0.5-0.9: coverage 0.916-0.957, within 0.4 % of the linear widening.)
+    ``slope_ols`` is given for contrast: OLS is attenuated by the noise
+    in a.
 
     **Lag.** Both profiles are linearly interpolated onto a fine grid (the
     finer step) over the overlap, filtered with a derivative of Gaussian
@@ -532,7 +538,7 @@ def compare(
         sl = _slope(*_k.moments(g.a[idx], g.b[idx]), ratio)
         fin = sl[np.isfinite(sl)]
         slope_err = float(np.std(fin, ddof=1)) if fin.size > 2 else math.nan
-        slope_ci = tuple2(_k.widen(slope, sl, n / blk, level))
+        slope_ci = tuple2(_k.widen_ratio(slope, sl, n / blk, level))
 
     # fronts
     fa = fb = None
@@ -754,7 +760,8 @@ def compare_maps(
     fields. p-value and interval as in :func:`compare` (t-test on
     N_eff - 2 dof; Fisher z). The Deming slope's interval comes from a 2-D
     moving-block bootstrap of tiles (sums over tiles via summed-area
-    tables); the tile side along each axis is twice the lag where that
+    tables), widened on log|slope| as in :func:`compare` (swapping a and b
+    gives the reciprocal interval); the tile side along each axis is twice the lag where that
     axis's autocorrelation first drops below 1/e. No lag or front is
     computed for maps: register them first.
 
@@ -901,7 +908,7 @@ def compare_maps(
         sl = _slope(b_saa, b_sbb, b_sab, ratio)
         fin = sl[np.isfinite(sl)]
         slope_err = float(np.std(fin, ddof=1)) if fin.size > 2 else math.nan
-        slope_ci = tuple2(_k.widen(slope, sl, k, level))
+        slope_ci = tuple2(_k.widen_ratio(slope, sl, k, level))
     ua, ub = da_a.attrs.get("units"), da_b.attrs.get("units")
     prov = provenance(
         "correlation.compare_maps",

@@ -265,6 +265,23 @@ def _layer_model(c: np.ndarray, x: np.ndarray) -> str:
     return "double_erf" if inside and big and np.sign(p[1]) != np.sign(p[4]) else "erf"
 
 
+#: edge-to-noise ratios between which the shift/blur matching is phased in
+_MATCH_SNR = (2.0, 4.0)
+
+
+def _match_weight(snr: float) -> float:
+    """Share of the measured shift and blur applied: 0 below 2 noise sigmas, 1 above 4, linear between.
+
+    A continuous ramp instead of a hard threshold, so that a small change
+    of the data (an offset, other units, rounding) cannot switch the
+    matching on or off.
+    """
+    lo, hi = _MATCH_SNR
+    if not snr > lo:
+        return 0.0
+    return min(1.0, (snr - lo) / (hi - lo))
+
+
 def _edges(p: np.ndarray) -> list[tuple[float, float, float]]:
     """(position, sigma, step) of each edge of a parameter vector."""
     return [(float(p[j + 1]), float(math.exp(p[j + 2])), float(p[j])) for j in range(1, p.size, 3)]
@@ -351,13 +368,19 @@ def potential_vs_mip(
     erf fits of the edges of both profiles on their own grids give their
     relative shift and blur (precision-weighted over the edges); the Li
     profile is shifted and the sharper profile blurred to the other's
-    resolution. The finer profile is then Gaussian-filtered to the coarser
-    sampling (standing in for a box average while keeping edges Gaussian)
-    and both are sampled on the coarser grid. Noise in dc, a regressor,
-    would shrink the fitted k_MIP (errors-in-variables attenuation, Fuller
-    1987) and favour the MIP verdict, so both profiles are smoothed by the
-    same Gaussian, just wide enough to bring the noise of dc to 1 % of its
-    variance.
+    resolution. The edges are fitted on standardised data, so the matching
+    does not depend on the potential's offset or units. How much of the
+    measured shift and blur is applied depends on how clear the potential's
+    edges are: with E the smallest fitted edge step over the potential's
+    noise (from second differences), none below E = 2, all above E = 4,
+    and a linear share between (a continuous ramp, so that a small change
+    of the data cannot switch the matching on or off). The finer profile
+    is then Gaussian-filtered to the coarser sampling (standing in for a
+    box average while keeping edges Gaussian) and both are sampled on the
+    coarser grid. Noise in dc, a regressor, would shrink the fitted k_MIP
+    (errors-in-variables attenuation, Fuller 1987) and favour the MIP
+    verdict, so both profiles are smoothed by the same Gaussian, just wide
+    enough to bring the noise of dc to 1 % of its variance.
 
     **Measured** on simulated EH (2 nm grid, 3 nm blur, 0.03 V noise) and
     EELS (8 nm grid, 8 nm blur, 4 nm offset, 0.08 Li noise) profiles of the
@@ -489,17 +512,28 @@ def potential_vs_mip(
                 dxx, dyy = pd.x[seld], pd.y[seld]
                 py, _ = _k.fit_front(dxx, dyy, None, model_c)
                 edges_y = _edges(py)
-                if min(abs(e[2]) for e in edges_y) < 2.0 * _k.noise_sigma(dyy):
-                    notes.append("the potential change has no clear edge: no shift/blur matching")
+                noise_y = _k.noise_sigma(dyy)
+                snr = min(abs(e[2]) for e in edges_y) / noise_y if noise_y > 0 else math.inf
+                weight = _match_weight(snr)
+                if weight == 0.0:
+                    notes.append(
+                        f"the potential change has no clear edge (smallest edge {snr:.2g}x its noise): "
+                        "no shift/blur matching"
+                    )
                 else:
+                    if weight < 1.0:
+                        notes.append(
+                            f"weak potential edge (smallest edge {snr:.2g}x its noise): shift/blur "
+                            f"matching scaled by {weight:.2g}"
+                        )
                     # precision weights: var(x0) ~ sigma, var(sigma^2) ~ sigma^3
                     ws = np.array([1.0 / ec[1] for ec in edges_c])
                     wb = ws**3
                     pairs = list(zip(edges_y, edges_c, strict=True))
                     shifts = np.array([ey[0] - ec[0] for ey, ec in pairs])
                     b2s = np.array([(ey[1] ** 2 + vb_y) - (ec[1] ** 2 + vb_c) for ey, ec in pairs])
-                    shift = float(np.sum(ws * shifts) / np.sum(ws))
-                    b2 = float(np.sum(wb * b2s) / np.sum(wb))
+                    shift = weight * float(np.sum(ws * shifts) / np.sum(ws))
+                    b2 = weight * float(np.sum(wb * b2s) / np.sum(wb))
                     if abs(shift) > (hi - lo) / 8:
                         notes.append(f"shift {shift:.3g} nm from the edge fits ignored (too large)")
                         shift = 0.0

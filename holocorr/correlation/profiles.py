@@ -112,6 +112,11 @@ def _band_tau(res: np.ndarray) -> float:
     return tau
 
 
+#: integrated autocorrelation assumed for a two-line band: lag-1 correlation
+#: 1/3, for which the standard error of the band mean equals the sample std
+_TWO_LINE_TAU = 4.0 / 3.0
+
+
 def _mean_error(std: np.ndarray, n: np.ndarray, tau: float) -> np.ndarray:
     """Return the standard error of a mean of n samples with integrated correlation tau.
 
@@ -162,9 +167,22 @@ def profile(
     positions and summed up to its first non-positive lag. In distance mode,
     the residual map's radially averaged autocorrelation gives a correlation
     length L (px) the same way, and a bin of width w px counts n / (L
-    min(L, w)) independent values. Both are estimates: structure across the
-    band (a line not perpendicular to a front) raises s and tau, which makes
-    the error conservative.
+    min(L, w)) independent values; s comes from the squared residuals about
+    the bin mean (two passes, so a large offset costs no precision). Both
+    are estimates: structure across the band (a line not perpendicular to a
+    front) raises s and tau, which makes the error conservative.
+
+    A two-line band (``width`` / pixel rounds to 2) cannot measure tau: its
+    two residuals are r and -r, whose lag-1 correlation is -1 whatever the
+    map. ``profile_error`` is then s itself, the value for tau = 4/3 (lag-1
+    correlation 1/3), and ``profile_tau`` is 4/3. Bilinear interpolation
+    alone correlates two samples one pixel apart by 0 to 0.5 (0.29 on
+    average) in white noise: their means then scatter by 0.91 s (rms over
+    positions; 0.79 s to 1.19 s for the line spacings of 0.75 to 1.25 px
+    that a two-line band can have), and the independent-sample value
+    s / sqrt(2) would understate that by a quarter, more on maps whose
+    resolution cell exceeds a pixel. Use a band of at least three pixels
+    for a measured tau.
 
     Parameters
     ----------
@@ -292,10 +310,15 @@ def profile(
     }
     tau = 1.0
     if n_lines >= 2:
-        res = vals - mean[:, None]
-        tau = _band_tau(res)
         std = np.nanstd(vals, axis=1, ddof=1)
-        err = _mean_error(std, count, tau)
+        if n_lines == 2:
+            # tau cannot be estimated from two lines (see the docstring):
+            # tau = 4/3 (lag-1 correlation 1/3), for which the error is s
+            tau = _TWO_LINE_TAU
+            err = std
+        else:
+            tau = _band_tau(vals - mean[:, None])
+            err = _mean_error(std, count, tau)
         coords["profile_error"] = (
             "distance",
             err.astype(arr.dtype),
@@ -372,7 +395,6 @@ def _profile_distance(img, arr, step, mask, pix, units) -> xr.DataArray:
     v = arr.astype(np.float64)[sel]
     cnt = np.bincount(kk)
     s1 = np.bincount(kk, weights=v)
-    s2 = np.bincount(kk, weights=v * v)
     ok = cnt >= 2
     if ok.sum() < 2:
         raise ParameterError(
@@ -381,10 +403,14 @@ def _profile_distance(img, arr, step, mask, pix, units) -> xr.DataArray:
         )
     c = np.maximum(cnt, 1)
     mean_all = s1 / c
-    var = np.maximum(s2 / c - mean_all**2, 0.0) * c / np.maximum(c - 1, 1)
+    # two passes: the variance from squared residuals. The one-pass form
+    # sum(v^2) / n - mean^2 cancels when the offset is large against the
+    # scatter (offset / noise 1e7 gave a 7 % error).
+    rv = v - mean_all[kk]
+    var = np.bincount(kk, weights=rv * rv, minlength=cnt.size) / np.maximum(c - 1, 1)
     # correlation length of the residual map (px)
     resid = np.zeros(arr.shape)
-    resid[sel] = v - mean_all[kk]
+    resid[sel] = rv
     corr_len = _correlation_length(resid, sel)
     w_px = max(1.0, step / pix)
     cells = corr_len * min(corr_len, w_px)
@@ -686,7 +712,12 @@ def fit_front(
     Jacobians, weighted by 1 / ``profile_error`` when the profile has that
     coordinate, started from plateau means and the extrema of a smoothed
     derivative (three starting widths; the best is kept). Positions are
-    bounded to the data range, sigma to [step / 20, span].
+    bounded to the data range, sigma to [step / 20, span]. The fit (and
+    every bootstrap refit) runs on standardised data, (y - median) / (5-95 %
+    range) with the weights scaled to unit rms, because the optimizer's
+    tolerances are absolute: the front is then the same for data in any
+    units and with any offset (a step of 1e-9 V had stopped at its starting
+    point, 0.3 nm from the truth).
 
     **Errors.** A parametric (sieve) bootstrap with AR(1) noise: the
     residuals give the noise's variance and lag-1 correlation, corrected for

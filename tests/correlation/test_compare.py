@@ -182,6 +182,65 @@ def test_invariant_to_affine_rescaling():
     assert new.slope_ci[0] == pytest.approx(ref.slope_ci[1] * -2.0 / 3.0, rel=1e-6)
 
 
+def _log_widened(est, samples, n_blocks, level=0.95):
+    """Independent formula: percentile limits of log|samples| stretched about log|est| by t/z."""
+    q = 100 * (1 - level) / 2
+    lo, hi = np.percentile(np.log(np.abs(samples)), [q, 100 - q])
+    f = stats.t.ppf(1 - (1 - level) / 2, max(n_blocks - 1, 1)) / stats.norm.ppf(1 - (1 - level) / 2)
+    c = math.log(abs(est))
+    ends = sorted(math.copysign(math.exp(v), est) for v in (c - f * (c - lo), c + f * (hi - c)))
+    return tuple(ends)
+
+
+def test_slope_interval_widened_on_log_slope():
+    """The slope interval is stretched on log|slope|: exact under s -> 1/s and s -> s/alpha.
+
+    A linear stretch about the estimate (as for the lag) does not commute
+    with s -> 1/s; compare(b, a) then gave (1.344, 3.055) for a reciprocal
+    (1.251, 2.745) of compare(a, b).
+    """
+    from holocorr.correlation import _kernels as k
+
+    rng = np.random.default_rng(9)
+    z = 0.3 * rng.standard_normal(200)
+    s = 1.7 * np.exp(np.concatenate([z, -z]))  # log-symmetric about 1.7
+    got = k.widen_ratio(1.7, s, 6.0)
+    assert got == pytest.approx(_log_widened(1.7, s, 6.0), rel=1e-12)
+    # multiplicative: as far above 1.7 as below it in ratio, not in difference
+    assert got[1] / 1.7 == pytest.approx(1.7 / got[0], rel=1e-9)
+    assert got[1] - 1.7 > 1.2 * (1.7 - got[0])
+    inv = k.widen_ratio(1 / 1.7, 1 / s, 6.0)
+    assert inv == pytest.approx((1 / got[1], 1 / got[0]), rel=1e-12)
+    neg = k.widen_ratio(-1.7e-3, -1e-3 * s, 6.0)
+    assert neg == pytest.approx((-1e-3 * got[1], -1e-3 * got[0]), rel=1e-12)
+    # a few draws of the other sign (resamples without correlation) count as
+    # crossing zero (small) or infinity (large) and leave the limits among the rest
+    mixed = s.copy()
+    mixed[:3] = [-0.01, -0.2, -50.0]
+    stand_in = s.copy()
+    stand_in[:3] = [1e-9, 1e-9, 1e9]
+    assert k.widen_ratio(1.7, mixed, 6.0) == pytest.approx(_log_widened(1.7, stand_in, 6.0), rel=1e-12)
+    assert k.widen_ratio(1 / 1.7, 1 / mixed, 6.0) == pytest.approx(
+        tuple(1 / v for v in _log_widened(1.7, stand_in, 6.0)[::-1]), rel=1e-12
+    )
+    # many of the other sign: the sign is uncertain, the (linear) interval holds 0
+    many = s.copy()
+    many[:40] *= -0.1
+    lo, hi = k.widen_ratio(1.7, many, 6.0)
+    assert lo < 0 < hi
+    assert (lo, hi) == k.widen(1.7, many, 6.0)
+
+
+def test_slope_interval_inverts_when_profiles_swap():
+    """compare(b, a).slope_ci is the reciprocal of compare(a, b).slope_ci (same seed, same pairs)."""
+    a, b = _pair()
+    ab = compare(a, b, n_boot=400, front_model=None, rng=3)
+    ba = compare(b, a, n_boot=400, front_model=None, rng=3)
+    assert ab.slope * ba.slope == pytest.approx(1.0, rel=1e-12)
+    assert ab.slope_ci == pytest.approx((1 / ba.slope_ci[1], 1 / ba.slope_ci[0]), rel=1e-9)
+    assert ab.slope_ci[0] < ab.slope < ab.slope_ci[1]
+
+
 def test_reproducible_with_fixed_rng():
     a, b = _pair()
     c1 = compare(a, b, n_boot=300, n_boot_front=40, rng=5)

@@ -103,6 +103,49 @@ def test_no_change_is_inconclusive():
     assert "Inconclusive" in out[0].message
 
 
+def _weak_case(seed):
+    """A weak electrode change (0.05-0.25 V per Li, 2-8x the noise) and an offset of up to 3 V."""
+    r0 = np.random.default_rng(seed + 999)
+    dv, offset = -r0.uniform(0.05, 0.25), r0.uniform(-3.0, 3.0)
+    return eh_eels_pair(np.random.default_rng(seed), k_mip=0.0, dv_el=dv), offset
+
+
+@pytest.mark.parametrize("seed", [105, 108, 127, 133])
+def test_weak_changes_offset_and_unit_invariant(seed):
+    """dV + c and dV in mV give the same matching and numbers as dV, for weak potential changes.
+
+    Before the edges were fitted on standardised data with a gradual gate,
+    these cases (found by search) moved the blur by 6e-3 to 11 nm, or
+    switched the matching on or off, when an offset was added.
+    """
+    (v, c), offset = _weak_case(seed)
+    ref = potential_vs_mip(v, c)
+    for other in ((v + offset).assign_attrs(v.attrs), (1e3 * v).assign_attrs(units="mV")):
+        o = potential_vs_mip(other, c)
+        assert o.verdict == ref.verdict and o.reason == ref.reason
+        assert o.shift_nm == pytest.approx(ref.shift_nm, abs=1e-6)
+        assert o.blur_nm == pytest.approx(ref.blur_nm, abs=1e-6)
+        assert o.k_mip == pytest.approx(ref.k_mip, abs=1e-9)
+        assert o.amplitude_v_per_li == pytest.approx(ref.amplitude_v_per_li, abs=1e-9)
+        assert o.p_signal == pytest.approx(ref.p_signal, rel=1e-6, abs=1e-12)
+        assert o.p_mip == pytest.approx(ref.p_mip, rel=1e-6, abs=1e-12)
+
+
+def test_matching_phased_in_between_2_and_4_noise_sigmas():
+    """Share of the measured shift/blur applied vs the potential's edge-to-noise ratio: a ramp, no step."""
+    from holocorr.correlation.mip import _match_weight
+
+    assert [_match_weight(v) for v in (0.0, 1.99, 2.0, 2.5, 3.0, 3.5, 4.0, 40.0)] == pytest.approx(
+        [0.0, 0.0, 0.0, 0.25, 0.5, 0.75, 1.0, 1.0], abs=1e-15
+    )
+    assert _match_weight(math.nan) == 0.0 and _match_weight(math.inf) == 1.0
+    # in use: a clear edge is matched in full, a weak one partly, with a note
+    (v, c), _ = _weak_case(127)
+    r = potential_vs_mip(v, c)
+    assert any("matching scaled by 0.5" in n for n in r.notes), r.notes  # 3.1 sigmas: 0.55
+    assert r.shift_nm != 0.0 and r.blur_nm != 0.0
+
+
 def test_phase_input_converted_with_interaction_constant():
     # dphi = C_E t dV: the reference specimen's -0.685 rad for 150 nm at 300 kV
     ce = _ce_300kv()

@@ -124,6 +124,69 @@ def test_distance_mode_bins_a_tilted_distance_coordinate():
     assert p.attrs["profile_mode"] == "distance"
 
 
+def test_distance_mode_error_exact_on_a_large_offset():
+    """Bin errors from squared residuals: an offset 1e8 times the noise changes nothing.
+
+    Known answer per bin: the sample std (numpy, two-pass) of its pixels
+    over sqrt(n / (L min(L, w))), L the reported correlation length. The
+    one-pass variance sum(v^2)/n - mean^2 was off by 250 % here.
+    """
+    rng = np.random.default_rng(6)
+    ny, nx = 40, 60
+    noise = 0.01 * rng.standard_normal((ny, nx))
+    d = (np.arange(nx)[None, :] - 30.0) * 0.9 + 0.3 * (np.arange(ny)[:, None] - 20.0)
+    dist = (("y", "x"), d, {"units": "nm", "long_name": "distance"})
+    p0 = profile(_map(noise).assign_coords(distance=dist), along="distance", step=2.0)
+    p1 = profile(_map(noise + 1e6).assign_coords(distance=dist), along="distance", step=2.0)
+    np.testing.assert_allclose(p1.profile_error.values, p0.profile_error.values, rtol=1e-6)
+    np.testing.assert_allclose(p1.values - 1e6, p0.values, atol=1e-9)
+    big = p1.attrs["profile_correlation_length_px"]
+    assert big == pytest.approx(p0.attrs["profile_correlation_length_px"], rel=1e-6)
+    k = np.rint(d / 2.0)
+    for centre, err, n in zip(p1.distance.values, p1.profile_error.values, p1.n_samples.values, strict=True):
+        v = (noise + 1e6)[k == centre / 2.0]
+        assert v.size == n
+        expected = np.std(v, ddof=1) / math.sqrt(max(n / (big * min(big, 2.0)), 1.0))
+        assert err == pytest.approx(expected, rel=1e-6)
+
+
+def test_two_line_band_error_is_the_sample_std():
+    """Two lines on pixel rows 20 and 21: error = |m20 - m21| / sqrt(2) (std, ddof 1), for m and 1 - m alike.
+
+    tau cannot be measured from two samples (their residuals are r and -r);
+    the error is s, tau = 4/3. Before, m and 1 - m gave s and s / sqrt(2)
+    depending on rounding.
+    """
+    rng = np.random.default_rng(7)
+    vals = rng.standard_normal((40, 60))
+    for m in (vals, 1.0 - vals):
+        p = profile(_map(m), start=(20.5, 0.0), end=(20.5, 59.0), width=2.0)
+        assert p.attrs["profile_lines"] == 2
+        assert p.attrs["profile_tau"] == pytest.approx(4.0 / 3.0, rel=1e-15)
+        np.testing.assert_allclose(p.values, 0.5 * (m[20] + m[21]), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(p.profile_error.values, np.abs(m[20] - m[21]) / math.sqrt(2.0), rtol=1e-12)
+
+
+def test_two_line_band_error_follows_the_scatter_of_white_noise():
+    """A tilted two-line band (lines 1 px apart) over white noise: band means scatter by 0.91 s.
+
+    Expected (bilinear weights, fractional row positions uniform): the two
+    samples have variances v = (1-f)^2 + f^2 and covariance f (1-f), so
+    var(mean) = E[v + c] / 2 = 5/12 and E[s^2] = E[v - c] = 1/2 (times the
+    same column-interpolation factor): ratio sqrt(5/6) = 0.913. Measured
+    0.88; with s / sqrt(2) it would be 1.24.
+    """
+    rng = np.random.default_rng(5)
+    vals, errs = [], []
+    for _ in range(4):
+        p = profile(_map(rng.standard_normal((60, 800))), start=(20.0, 5.0), end=(40.0, 795.0), width=2.0, step=3.0)
+        vals.append(p.values)
+        errs.append(p.profile_error.values)
+    v, e = np.concatenate(vals), np.concatenate(errs)
+    ratio = math.sqrt(np.mean(v**2) / np.mean(e**2))
+    assert ratio == pytest.approx(math.sqrt(5.0 / 6.0), rel=0.08)
+
+
 def test_distance_mode_leaves_out_nan_distance():
     m = _map(np.ones((20, 30)) * np.arange(30)[None, :])
     d = np.broadcast_to(np.arange(30.0)[None, :], (20, 30)).copy()

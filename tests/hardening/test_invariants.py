@@ -15,8 +15,8 @@ invariance tests of tests/correlation/test_compare.py.
 
 Statistical tests (Poisson noise against the reported error) use
 ``derandomize=True`` so that the suite never fails by chance; every other
-test draws fresh examples on each run. Measured defects are
-``xfail(strict=True)`` with the numbers in their reason.
+test draws fresh examples on each run. The defects these tests found are
+fixed; their regression tests below name the numbers measured before.
 """
 
 from __future__ import annotations
@@ -675,7 +675,7 @@ def test_compare_symmetric_in_its_arguments(pair, rng):
 
     (Bootstrap *intervals* of the lag and the fronts draw their noise in
     argument order and agree only statistically; the slope interval: see the
-    xfail below.)
+    regression test below.)
     """
     a, b = pair
     kw = dict(n_boot=50, n_boot_front=10, rng=rng)
@@ -694,19 +694,6 @@ def test_compare_symmetric_in_its_arguments(pair, rng):
     assert ba.width_diff_nm == pytest.approx(-ab.width_diff_nm, abs=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "compare(b, a).slope_ci is not the reciprocal of compare(a, b).slope_ci although the slopes are "
-        "exact reciprocals and the block bootstrap draws the same pairs: _kernels.widen() stretches the "
-        "percentile limits linearly about the estimate, which does not commute with s -> 1/s. Measured "
-        "(this example, n_boot=2000, rng=7): (1.251, 2.745) vs 1/reversed (1.344, 3.055), 11 %; compare_maps "
-        "(n_boot=500) 0.1 %. "
-        "Fix: widen on log|slope| (when the draws keep the estimate's sign), which commutes with both "
-        "s -> 1/s and s -> s/alpha."
-    ),
-)
 @pytest.mark.parametrize("which", ["compare", "compare_maps"])
 def test_slope_interval_inverts_when_arguments_swap(which):
     rng = np.random.default_rng(0)
@@ -724,7 +711,7 @@ def test_slope_interval_inverts_when_arguments_swap(which):
         a, b = image(base, 1.0, units="V"), image(0.7 * base + 0.5 * noise, 1.0, units="1")
         ab, ba = compare_maps(a, b, n_boot=500, rng=4), compare_maps(b, a, n_boot=500, rng=4)
     assert ab.slope * ba.slope == pytest.approx(1.0, rel=1e-12)  # holds
-    assert ab.slope_ci == pytest.approx((1 / ba.slope_ci[1], 1 / ba.slope_ci[0]), rel=1e-6)  # fails
+    assert ab.slope_ci == pytest.approx((1 / ba.slope_ci[1], 1 / ba.slope_ci[0]), rel=1e-6)  # failed before the fix
 
 
 @SOME
@@ -818,7 +805,7 @@ def test_fit_front_equivariant_under_affine_rescaling(p, alpha, beta, rng):
     identical (position, width) or scaled by alpha (step, noise sigma);
     with alpha < 0 the noise draws meet a flipped curve (statistically the
     same, not bitwise). Weighted fits scale profile_error by |alpha|.
-    |alpha| >= 0.2 (step heights >= 0.06): see the xfail for small scales.
+    |alpha| >= 0.2 (step heights >= 0.06): see the regression test for small scales.
     """
     f0 = fit_front(p, n_boot=30, rng=rng)
     f1 = fit_front(affine(p, alpha, beta), n_boot=30, rng=rng)
@@ -839,19 +826,6 @@ def test_fit_front_equivariant_under_affine_rescaling(p, alpha, beta, rng):
         assert f1.step_err == pytest.approx(alpha * f0.step_err, rel=2e-3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "fit_front is not scale invariant for small data values: scipy least_squares stops on its "
-        "gradient tolerance gtol=1e-8, which is absolute in the data's units (the gradient scales as "
-        "alpha^2). Measured on 10 noisy erf steps (height 0.5, noise 0.03) scaled by alpha: "
-        "alpha=1e-6 moves the position by up to 0.027 nm and the width by 1.4 %; 1e-3: 5e-4 nm, 0.08 %; "
-        "1e-2: 5e-5 nm; >= 0.1: exact. Fix: fit (y - median(y)) / s with s a robust scale "
-        "(e.g. the step guess) and weights * s, then map the parameters back (also makes refit_batch's "
-        "absolute 1e-12 damping scale-free)."
-    ),
-)
 @pytest.mark.parametrize("alpha", [1e-6, 1e-3])
 def test_fit_front_invariant_for_small_data_values(alpha):
     worst_pos = worst_width = 0.0
@@ -929,7 +903,7 @@ def test_compare_maps_symmetric_and_affine_invariant(pair, alpha, beta, rng):
     beta=st.floats(-100.0, 100.0),
     start=st.tuples(st.floats(5.0, 35.0), st.floats(2.0, 10.0)),
     end=st.tuples(st.floats(5.0, 35.0), st.floats(45.0, 58.0)),
-    width=st.one_of(st.none(), st.floats(2.6, 8.0)),  # 3-8 band lines (2: see the xfail below)
+    width=st.one_of(st.none(), st.floats(2.6, 8.0)),  # 3-8 band lines (2: see the regression test below)
     distance_mode=st.booleans(),
 )
 def test_profile_equivariant_under_affine_rescaling(seed, alpha, beta, start, end, width, distance_mode):
@@ -937,7 +911,7 @@ def test_profile_equivariant_under_affine_rescaling(seed, alpha, beta, start, en
 
     Line and distance modes, |alpha| 0.1 to 10^4, |beta| <= 100 (offset up
     to 10^4 times the map's noise; the distance mode's error is then good to
-    1e-7, see the xfail below for larger offsets).
+    1e-7, see the regression test below for larger offsets).
     """
     rng = np.random.default_rng(seed)
     ny, nx = 40, 60
@@ -963,17 +937,6 @@ def test_profile_equivariant_under_affine_rescaling(seed, alpha, beta, start, en
         np.testing.assert_allclose(p1.profile_error.values, abs(alpha) * p0.profile_error.values, rtol=1e-6)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "profile(along='distance') computes each bin's variance in one pass, sum(v^2)/n - mean^2, which "
-        "cancels catastrophically when the map's offset is large against its scatter. Measured (40x60 map, "
-        "noise 0.01, 2 nm bins): offset/noise 1e4 -> profile_error off by 8e-8 (relative), 1e6 -> 5e-4, "
-        "1e7 -> 7 %, 1e8 -> 250 %; line mode stays within 1e-8. Fix: bincount of the squared residuals "
-        "v - mean[kk] (already computed on the next line as `resid`) divided by (n - 1)."
-    ),
-)
 def test_distance_profile_error_independent_of_a_large_offset():
     rng = np.random.default_rng(0)
     ny, nx = 40, 60
@@ -983,22 +946,9 @@ def test_distance_profile_error_independent_of_a_large_offset():
     e0 = profile(image(noise, 1.0, units="V").assign_coords(distance=dist), along="distance", step=2.0)
     e1 = profile(image(noise + 1e5, 1.0, units="V").assign_coords(distance=dist), along="distance", step=2.0)
     np.testing.assert_allclose(e1.values - 1e5, e0.values, atol=1e-9)  # the means are fine
-    np.testing.assert_allclose(e1.profile_error.values, e0.profile_error.values, rtol=1e-6)  # fails: 7 %
+    np.testing.assert_allclose(e1.profile_error.values, e0.profile_error.values, rtol=1e-6)  # failed before the fix
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "profile_error of a two-line band (width / pixel rounds to 2) is a coin toss between s/sqrt(2) and s: "
-        "with 2 samples the residuals are r and -r, so rho_hat(1) = -1 and the bias-corrected "
-        "rho = rho_hat (1 - tau/n) + tau/n is 0 up to rounding; _band_tau's test `rho <= 0` and "
-        "_mean_error's `n - tau >= 1` then go either way. Measured: m and 1 - m (same scatter) give "
-        "errors differing by a factor sqrt(2) (0.29 relative) at every position. Fix: decide with a "
-        "tolerance (rho <= 1e-9, n - tau >= 1 - 1e-9), or treat n = 2 explicitly (tau cannot be "
-        "estimated from two samples; say which choice in the docstring)."
-    ),
-)
 def test_two_line_band_error_does_not_depend_on_rounding():
     rng = np.random.default_rng(0)
     m = image(erf_step(np.arange(60)[None, :] * np.ones((40, 1)), 30.0, 4.0) + 0.1 * rng.standard_normal((40, 60)), 1.0)
@@ -1006,7 +956,7 @@ def test_two_line_band_error_does_not_depend_on_rounding():
     p0, p1 = profile(m, **kw), profile(affine(m, -1.0, 1.0), **kw)
     assert p0.attrs["profile_lines"] == 2
     np.testing.assert_allclose(p1.values, 1.0 - p0.values, atol=1e-12)  # holds
-    np.testing.assert_allclose(p1.profile_error.values, p0.profile_error.values, rtol=1e-6)  # fails: sqrt(2)
+    np.testing.assert_allclose(p1.profile_error.values, p0.profile_error.values, rtol=1e-6)  # failed before the fix
 
 
 def _layer(x, s1=5.0, s2=20.0, thickness=400.0):
@@ -1038,8 +988,8 @@ def test_potential_vs_mip_offset_and_unit_invariant_and_deterministic(seed, k_mi
     Every model has a free offset, and nothing is random.
 
     For potential changes with a clear edge (|dV| >= 0.25 V per Li, 8x the
-    noise: no failure in ~600 random cases); weaker ones can break it, see the
-    xfail below.
+    noise: no failure in ~600 random cases); weaker ones: see the regression
+    test below.
     """
     assume(abs(k_mip + dv_el) >= 0.25)
     dv, dc = _mip_pair(seed, k_mip + dv_el)
@@ -1067,23 +1017,6 @@ def test_potential_vs_mip_offset_and_unit_invariant_and_deterministic(seed, k_mi
         assert other.amplitude_ci == pytest.approx(ref.amplitude_ci, rel=1e-7, abs=1e-9)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "potential_vs_mip is not offset invariant for weak or absent potential changes: the "
-        "shift/blur matching fits a double erf to the potential change (multi-start least squares "
-        "whose end point depends on the data's offset, as in fit_front), and whether it matches at "
-        "all is a hard threshold on that fit. Measured: (a) no change (seed 1060): dV + 2.5 V moves "
-        "blur_nm by 0.37 nm, p_signal by 7.6e-3 and k_mip by 1.7e-3 of its interval (mV instead of V: "
-        "1.6e-3 nm, 3e-5); (b) -0.18 V per Li, 6x the noise (seed 3435058133): dV + 0.07 V switches the "
-        "matching off (blur -5.22 -> 0 nm, shift -1.33 -> 0 nm), k_mip -0.16971 -> -0.16951 (1 % of its "
-        "interval). Of ~350 random cases with |dV| >= 0.15 V per Li two failed (both below 0.19); none "
-        "of ~600 with |dV| >= 0.25. "
-        "Verdicts did not change. Fix: fit the edges on standardised data (the fit_front fix), and "
-        "decide on matching with a margin (or match always, weighting by the edge fits' errors)."
-    ),
-)
 @pytest.mark.parametrize(
     "seed,change,offset", [(1060, 0.0, 2.5), (3435058133, -0.18039605659928348, 0.0706813892339131)]
 )
@@ -1092,7 +1025,7 @@ def test_potential_vs_mip_offset_invariant_for_weak_changes(seed, change, offset
     ref = potential_vs_mip(dv, dc)
     other = potential_vs_mip((dv + offset).assign_attrs(dv.attrs), dc)
     assert other.verdict == ref.verdict  # holds
-    assert other.blur_nm == pytest.approx(ref.blur_nm, abs=1e-6)  # fails: 0.37 nm, 5.2 nm
+    assert other.blur_nm == pytest.approx(ref.blur_nm, abs=1e-6)  # failed before the fix
     assert other.k_mip == pytest.approx(ref.k_mip, abs=1e-9)
 
 
