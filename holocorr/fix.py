@@ -9,7 +9,6 @@ records which pixels it changed.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -28,32 +27,94 @@ _MAD_TO_SIGMA = 1.4826
 
 
 # ----------------------------------------------------------------------------- kernels
-def _neighbour_median(img: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Median of the valid 8 neighbours of every pixel (NaN where none), float64."""
+#: a flagged pixel must lie beyond its neighbours' trimmed range by more than
+#: this many times that range (the extremes of plain fringes reach 0.44)
+_SPIKE_FACTOR = 0.5
+#: smallest robust sigma as a fraction of the local level (median of the neighbours)
+_REL_FLOOR = 1e-3
+#: units (lower case) of data taken to be electron counts (Poisson noise floor)
+_COUNT_UNITS = frozenset({"counts", "count", "e", "e-", "electrons", "electron", "e/px", "electrons/px"})
+
+
+def _neighbours(img: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(8, M, N) float64 values of the 8 neighbours of every pixel, NaN where not valid."""
     m, n = img.shape
     pad = np.full((m + 2, n + 2), np.nan)
     pad[1:-1, 1:-1] = np.where(valid, img, np.nan)
-    shifts = [pad[1 + dy : 1 + dy + m, 1 + dx : 1 + dx + n] for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN neighbourhoods
-        return np.nanmedian(np.stack(shifts), axis=0)
+    return np.stack(
+        [pad[1 + dy : 1 + dy + m, 1 + dx : 1 + dx + n] for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+    )
 
 
-def _outliers(img: np.ndarray, valid: np.ndarray, threshold: float) -> np.ndarray:
-    """Pixels deviating from their 8-neighbour median by > threshold robust sigmas."""
-    resid = img.astype(np.float64) - _neighbour_median(img, valid)
-    ok = valid & np.isfinite(resid)
+def _spikes(
+    x: np.ndarray,
+    neighbours_ok: np.ndarray,
+    test: np.ndarray,
+    threshold: float,
+    sigma: float | None,
+    *,
+    trim: bool,
+    counts: bool,
+    quantum: float,
+    eps: float,
+) -> tuple[np.ndarray, float]:
+    """Pixels of `test` that meet conditions 1 and 2 of :func:`fix_pixels`, and the sigma used.
+
+    `x` is the float64 image; only pixels in `neighbours_ok` serve as
+    neighbours. `sigma` None: estimate it (1.4826 MAD of the residuals of
+    the tested pixels).
+    """
+    s = np.sort(_neighbours(x, neighbours_ok), axis=0)  # NaN (invalid, outside) sorted last
+    k = np.isfinite(s).sum(axis=0)
+    kk = np.maximum(k, 1)
+
+    def take(idx: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(s, np.clip(idx, 0, 7)[None], axis=0)[0]
+
+    med = 0.5 * (take((kk - 1) // 2) + take(kk // 2))
+    cut = np.where(kk >= 7, 1, 0) if trim else 0  # drop the largest and smallest neighbour
+    hi = take(kk - 1 - cut)
+    lo = take(np.broadcast_to(cut, kk.shape))
+    resid = x - med
+    ok = test & (k >= 5) & np.isfinite(resid)  # corners (3 neighbours) only extrapolate
     if not ok.any():
-        return np.zeros_like(valid)
-    r = resid[ok]
-    sigma = _MAD_TO_SIGMA * float(np.median(np.abs(r - np.median(r))))
-    # a noise-free image has MAD ~ 0: do not flag rounding differences
-    scale = float(np.median(np.abs(img[valid]))) if valid.any() else 0.0
-    floor = 100.0 * float(np.finfo(img.dtype).eps) * max(scale, 1.0)
-    sigma = max(sigma, floor)
-    out = np.zeros_like(valid)
-    out[ok] = np.abs(r) > threshold * sigma
-    return out
+        return np.zeros_like(test), 0.0 if sigma is None else sigma
+    if sigma is None:
+        r = resid[ok]
+        sigma = _MAD_TO_SIGMA * float(np.median(np.abs(r - np.median(r))))
+    # floors: float rounding, integer steps, 0.1 % of the local level, shot noise of counts
+    local = np.abs(np.nan_to_num(med))
+    floor = np.maximum(max(eps, quantum), _REL_FLOOR * local)
+    if counts:
+        floor = np.maximum(floor, np.sqrt(local))
+    width = _SPIKE_FACTOR * (hi - lo)
+    with np.errstate(invalid="ignore"):
+        far = np.abs(resid) > threshold * np.maximum(sigma, floor)
+        spike = (x - hi > width) | (lo - x > width)
+    return ok & far & spike, sigma
+
+
+def _outliers(
+    img: np.ndarray, valid: np.ndarray, threshold: float, *, counts: bool = False, quantum: float = 0.0
+) -> np.ndarray:
+    """Isolated spikes (alone or in pairs) among the `valid` pixels; see :func:`fix_pixels`.
+
+    First pass: every valid pixel is tested against its valid neighbours,
+    with the largest and smallest neighbour left out (a bad neighbour must
+    not hide a pixel). Second pass: each candidate is tested again against
+    the neighbours that are not candidates, without leaving any out; this
+    drops pixels that were candidates only because a bad neighbour pushed
+    their true peer out of the trimmed range.
+    """
+    x = img.astype(np.float64)
+    level = float(np.median(np.abs(x[valid]))) if valid.any() else 0.0
+    eps = 100.0 * float(np.finfo(img.dtype).eps) * max(level, 1.0)
+    kw = {"counts": counts, "quantum": quantum, "eps": eps}
+    cand, sigma = _spikes(x, valid, valid, threshold, None, trim=True, **kw)
+    if not cand.any():
+        return cand
+    final, _ = _spikes(x, valid & ~cand, cand, threshold, sigma, trim=False, **kw)
+    return final
 
 
 def _replace(img: np.ndarray, bad: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -119,12 +180,42 @@ def fix_pixels(
 
     * the pixels where `mask` is True (known dead or hot detector pixels),
     * every non-finite pixel (NaN, +inf, -inf),
-    * when `threshold` is given, the pixels whose value deviates from the
-      median of their 8 neighbours (3x3 without the centre; masked and
-      non-finite neighbours left out) by more than `threshold` robust
-      standard deviations, sigma = 1.4826 MAD of these residuals over the
-      frame (Rousseeuw & Croux, J. Am. Stat. Assoc. 88, 1273 (1993),
-      doi:10.1080/01621459.1993.10476408).
+    * when `threshold` is given, isolated outliers (hot or dead pixels,
+      alone or in pairs): pixels that meet both of
+
+      1. the value deviates from the median of its valid 8 neighbours (3x3
+         without the centre; masked and non-finite neighbours left out) by
+         more than `threshold` robust standard deviations, sigma = 1.4826 MAD
+         of these residuals over the frame (Rousseeuw & Croux, J. Am. Stat.
+         Assoc. 88, 1273 (1993), doi:10.1080/01621459.1993.10476408), but
+         at least the floors below;
+      2. the value lies outside the range [lo, hi] of its valid neighbours
+         by more than 0.5 (hi - lo), i.e. it is a spike, not a slope. So that
+         a bad pair does not hide itself, the largest and the smallest
+         neighbour are first left out of [lo, hi] (with 7 or more valid
+         neighbours); each pixel found that way is then tested again with
+         all neighbours except the other pixels found.
+
+      Pixels with fewer than 5 valid neighbours (the image corners) are not
+      tested. The floors keep sigma from collapsing to ~0 on noise-free or
+      quantised data, where the MAD measures only the image's own
+      curvature: sigma is at least 0.1 % of the local level (the
+      neighbours' median), 100 float epsilons times the typical value, 1 for
+      integer data (a deviation of less than `threshold` steps is never an
+      outlier) and, for data whose ``attrs["units"]`` are counts
+      (``"counts"``, ``"e"``, ``"electrons"``, ...), the shot noise
+      sqrt(local level) the pixel has as electron counts. Condition 2 never
+      holds at the extremes of evenly sampled fringes (they pass the trimmed
+      range of their neighbours by at most 0.44 of it), so a noise-free
+      hologram gives no false alarms even where its fringe residuals make
+      the MAD ~0. It does hold for a dead pixel (value 0) in fringes of
+      contrast up to about 0.5 and for a pixel at 3 times the mean in
+      fringes of contrast up to 0.6. At a smooth maximum a pixel passes its
+      neighbours by about (hi - lo), so there only the floors (or the noise)
+      keep it: a noise-free image that is not in counts can still have
+      pixels flagged at sharp peaks (curvature above `threshold` x 0.1 % of
+      the level per pixel). Larger clusters of bad pixels must be given as
+      `mask`.
 
     Each such pixel becomes the median of the valid (not replaced) pixels in
     its 3x3 neighbourhood; when there are none, of its 5x5 and then its 7x7
@@ -141,8 +232,9 @@ def fix_pixels(
     mask : (M, N) or (frame, M, N) bool DataArray or ndarray, optional
         True marks a bad pixel. An (M, N) mask applies to every frame.
     threshold : float, optional
-        Outlier threshold in robust standard deviations (e.g. 5). None (the
-        default) replaces only masked and non-finite pixels.
+        Outlier threshold in robust standard deviations (e.g. 5; see
+        conditions 1 and 2 above). None (the default) replaces only masked
+        and non-finite pixels.
     method : {"median"}
         Replacement method (only the neighbour median for now).
     max_fraction : float
@@ -196,6 +288,8 @@ def fix_pixels(
         )
     if values.dtype.kind == "b":
         raise DataError("data are boolean; expected a numeric image (counts or intensities).")
+    quantum = 1.0 if values.dtype.kind in "iu" else 0.0
+    counts = str(da.attrs.get("units", "")).strip().lower() in _COUNT_UNITS
     if values.dtype.kind in "iu":
         big = values.size and float(np.max(np.abs(values.astype(np.float64)))) > 2**24
         values = values.astype(np.float64 if big else np.float32)
@@ -211,7 +305,7 @@ def fix_pixels(
         img = frames[k]
         bad = given[k] | ~np.isfinite(img)
         if threshold is not None:
-            bad |= _outliers(img, ~bad, threshold)
+            bad |= _outliers(img, ~bad, threshold, counts=counts, quantum=quantum)
         where = f" in frame {k}" if frames.shape[0] > 1 else ""
         frac = float(bad.mean())
         if frac > max_fraction:

@@ -13,6 +13,7 @@ import xarray as xr
 
 from ..errors import DataError, FileFormatError, ParameterError
 from ._common import OWN_FORMATS, RSCIIO_FORMATS, check_readable, extension
+from ._guard import preflight
 from ._rsciio import read_rsciio
 from ._store import (
     NAME_ATTR,
@@ -22,6 +23,7 @@ from ._store import (
     is_zarr_store,
     protected_paths,
     read_store,
+    recover_store,
     write_atomic,
 )
 
@@ -124,9 +126,12 @@ def load(
     Raises
     ------
     FileFormatError
-        For a missing path, a directory, an empty, truncated or corrupt file,
-        an unknown extension, or a file holding several data sets when neither
-        `index` nor `signal` (or `variable`) is given.
+        For a missing path, a directory, an empty, truncated or corrupt file
+        (among them headers that declare more data than the file holds, HDF5
+        metadata the HDF5 library would never finish reading, and a ``.zarr``
+        store saved by :func:`save` that lost a chunk or an array), data that
+        do not fit in memory, an unknown extension, or a file holding several
+        data sets when neither `index` nor `signal` (or `variable`) is given.
     ParameterError
         For a bad `index`, `signal` or `variable`, or options that do not apply
         to the format.
@@ -135,6 +140,9 @@ def load(
     -----
     UncalibratedWarning
         When spatial or energy axes get pixel coordinates.
+    HolocorrWarning
+        When a ``.zarr`` store had been moved aside by an interrupted
+        :func:`save` and was put back (see :func:`save`).
 
     Examples
     --------
@@ -157,6 +165,8 @@ def load(
     ext = extension(p)
     _check_bool("lazy", lazy)
     _check_bool("checksum", checksum)
+    if ext == ".zarr":
+        recover_store(p)
     check_readable(p, ext)
     if ext in OWN_FORMATS:
         if reader_kwargs or index is not None or signal is not None:
@@ -167,12 +177,16 @@ def load(
                 f"option(s) {given} do not apply to {ext} files; use variable=<name> to "
                 "choose a data variable, or holocorr.io.load_dataset for all of them."
             )
+        if ext == ".nc":
+            preflight(p, lazy=lazy, checksum=False)
         ds = read_store(p, ext, lazy=lazy)
         return _dataarray_from_store(ds, p, variable)
     if variable is not None:
         raise ParameterError(
             f"variable= applies to .nc/.zarr files; for {ext} files use index= or signal=."
         )
+    # reader options (e.g. MRC navigation_shape) can change what the file must hold
+    sha256 = preflight(p, lazy=lazy, checksum=checksum, ext="" if reader_kwargs else ext)
     return read_rsciio(
         p,
         ext,
@@ -181,6 +195,7 @@ def load(
         lazy=lazy,
         checksum=checksum,
         reader_kwargs=reader_kwargs,
+        sha256=sha256,
     )
 
 
@@ -204,7 +219,10 @@ def _dataarray_from_store(ds: xr.Dataset, path: Path, variable: str | None) -> x
         )
     da = ds[chosen]
     if ds.attrs.get(OBJECT_ATTR) == "DataArray":
-        da = da.rename(ds.attrs.get(NAME_ATTR, chosen))
+        name = ds.attrs.get(NAME_ATTR, chosen)
+        if name is not None and not isinstance(name, str | int | float):
+            name = chosen  # a garbled name attribute: keep the variable's name
+        da = da.rename(name)
     da.encoding["source"] = str(path)
     return da
 
@@ -228,7 +246,14 @@ def load_dataset(path: str | os.PathLike, *, lazy: bool = False) -> xr.Dataset:
     Raises
     ------
     FileFormatError
-        For missing, corrupt or non-NetCDF/Zarr files.
+        For missing, corrupt or non-NetCDF/Zarr files (also a ``.zarr``
+        store saved by :func:`save` that lost a chunk or an array).
+
+    Warns
+    -----
+    HolocorrWarning
+        When a ``.zarr`` store had been moved aside by an interrupted
+        :func:`save` and was put back (see :func:`save`).
 
     Examples
     --------
@@ -250,7 +275,11 @@ def load_dataset(path: str | os.PathLike, *, lazy: bool = False) -> xr.Dataset:
             f"load_dataset reads holocorr's .nc and .zarr files; read '{p.name}' with "
             "holocorr.load."
         )
+    if ext == ".zarr":
+        recover_store(p)
     check_readable(p, ext)
+    if ext == ".nc":
+        preflight(p, lazy=lazy, checksum=False)
     ds = read_store(p, ext, lazy=lazy)
     if ds.attrs.get(OBJECT_ATTR) == "DataArray":
         ds.attrs = {
@@ -308,15 +337,23 @@ def save(
     the complex dtype (complex64 stays complex64). Attrs that NetCDF cannot
     hold (dict, list, None, bool, nested values) are stored as JSON strings
     and decoded by :func:`load`, so attrs and coords (with their attrs)
-    round-trip; tuples come back as lists. Data are written uncompressed for
-    speed.
+    round-trip; tuples come back as lists. ``.nc`` data are written
+    uncompressed (fast, and readable by every netCDF tool); ``.zarr`` chunks
+    are compressed with Zstandard (level 3) with a content checksum, so that
+    a chunk corrupted on disk is reported by :func:`load` instead of being
+    read as wrong numbers.
 
     The file is first written to a hidden temporary file (or directory) in
     the same folder, flushed to disk, and then renamed onto `path`, so an
     interrupted save never leaves a half-written file: either the old file or
-    the complete new one is there. (Replacing a ``.zarr`` store takes two
-    renames; if the machine dies between them, the previous store survives as
-    a hidden ``.<name>.old-<id>`` folder next to it.)
+    the complete new one is there. Replacing an existing ``.zarr`` store (a
+    directory) takes two renames: the old store is first moved aside to a
+    hidden ``.<name>.old-<id>`` folder, then the new one is renamed into
+    place. If the process dies between the two, `path` is missing for a
+    moment; the next :func:`load` or :func:`save` of `path` finds the
+    moved-aside store, puts it back (the complete previous version, as if
+    the save had not started) and says so with a
+    :class:`~holocorr.errors.HolocorrWarning`.
 
     Parameters
     ----------
@@ -384,6 +421,8 @@ def save(
             f"cannot save to '{target}': the folder '{target.parent}' does not exist. "
             "Create it first, e.g. os.makedirs(folder, exist_ok=True)."
         )
+    if ext == ".zarr":
+        recover_store(target)
     exists = target.exists() or target.is_symlink()
     protected = protected_paths(obj, inputs)
     for p in protected:

@@ -15,6 +15,7 @@ __all__ = [
     "extension",
     "check_readable",
     "warn_user",
+    "out_of_memory",
 ]
 
 #: file extension -> (RosettaSciIO plugin module, human-readable format name)
@@ -111,3 +112,32 @@ def warn_user(message: str, category: type[Warning]) -> None:
     category : type of Warning
     """
     warn(message, category)
+
+
+def out_of_memory(path: Path, exc: BaseException) -> FileFormatError:
+    """Return the FileFormatError for a reader that ran out of memory on `path`.
+
+    A corrupt header (a bit flip in a dimension or a strip count) makes a
+    reader ask for terabytes; a genuinely large data set may not fit either.
+    The message names the file and both ways out.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    exc : BaseException
+        The MemoryError raised by the reader.
+
+    Returns
+    -------
+    FileFormatError
+    """
+    try:
+        size = f"{path.stat().st_size:,} bytes on disk"
+    except OSError:
+        size = "size unknown"
+    return FileFormatError(
+        f"cannot read '{path}' ({size}): the reader ran out of memory ({exc}). If the "
+        "file is much smaller than that, its header is corrupt (it declares more data "
+        "than it holds): copy it again from the microscope PC. A data set that really is "
+        "larger than memory can be read with lazy=True."
+    )

@@ -27,7 +27,7 @@ from .._provenance import file_sha256, provenance
 from .._validate import spatial_units_to_nm
 from ..errors import FileFormatError, HolocorrError, ParameterError, UncalibratedWarning
 from ._attrs import to_json
-from ._common import RSCIIO_FORMATS, supported_text, warn_user
+from ._common import RSCIIO_FORMATS, out_of_memory, supported_text, warn_user
 
 __all__ = ["read_rsciio"]
 
@@ -480,74 +480,20 @@ def _mrc_uncalibrated(original: Mapping, axes: list[_Axis]) -> None:
             a.calibrated, a.reason = False, "the MRC header has no cell size"
 
 
-def read_rsciio(
+def _to_dataarray(
+    signals: Any,
     path: Path,
     ext: str,
+    module: str,
     *,
     index: int | None,
     signal: str | None,
     lazy: bool,
     checksum: bool,
     reader_kwargs: Mapping[str, Any],
-) -> xr.DataArray:
-    """Read one signal of a microscope file into a DataArray (see holocorr.load).
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        Absolute path of an existing, non-empty file.
-    ext : str
-        Lower-case extension, a key of ``RSCIIO_FORMATS``.
-    index, signal : int or str or None
-        Which data set of a multi-signal file to read.
-    lazy : bool
-        Ask the reader for a dask-backed array.
-    checksum : bool
-        Record ``source_sha256``.
-    reader_kwargs : mapping
-        Extra options for the RosettaSciIO reader.
-
-    Returns
-    -------
-    xarray.DataArray
-
-    Raises
-    ------
-    FileFormatError
-        When the reader fails or the file holds several data sets.
-    ParameterError
-        For bad `index`, `signal` or reader options.
-    """
-    reader, module = _reader(ext)
-    _check_reader_kwargs(reader, module, reader_kwargs)
-    kwargs = dict(reader_kwargs)
-    if "lazy" in inspect.signature(reader).parameters:
-        kwargs["lazy"] = lazy
-    try:
-        signals = reader(str(path), **kwargs)
-    except HolocorrError:
-        raise
-    except MemoryError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - every reader failure becomes one clear error
-        if reader_kwargs and isinstance(exc, TypeError) and "keyword" in str(exc):
-            raise ParameterError(
-                f"the {module} reader did not accept option(s) {sorted(reader_kwargs)}: "
-                f"{exc}. See the RosettaSciIO documentation of this format."
-            ) from exc
-        fmt = RSCIIO_FORMATS[ext][1]
-        if isinstance(exc, ImportError):
-            hint = " or read only the images with select_type='images'" if ext == ".emd" else ""
-            name = getattr(exc, "name", None)
-            how = f"pip install {name}" if name else "install the package named above"
-            raise FileFormatError(
-                f"reading '{path}' as {fmt} needs an optional package: {exc}. "
-                f"To fix it, {how}{hint}."
-            ) from exc
-        raise FileFormatError(
-            f"cannot read '{path}' as {fmt}: {type(exc).__name__}: {exc}. The file may be "
-            f"truncated, corrupt or not really a {ext} file ({supported_text()})."
-        ) from exc
+    sha256: str | None = None,
+) -> tuple[xr.DataArray, list[str]]:
+    """RosettaSciIO's signal list -> (DataArray, list of uncalibrated axes); see read_rsciio."""
     if isinstance(signals, Mapping):
         signals = [signals]
     signals = list(signals or [])
@@ -607,7 +553,7 @@ def read_rsciio(
     )
     attrs["source_path"] = str(path)
     if checksum:
-        attrs["source_sha256"] = file_sha256(path)
+        attrs["source_sha256"] = sha256 or file_sha256(path)
     if signal_type:
         attrs["signal_type"] = signal_type
     attrs.update(_instrument_attrs(metadata, original))
@@ -636,6 +582,95 @@ def read_rsciio(
         data, dims=[a.dim for a in order], coords=coords, attrs=attrs, name=title or None
     )
     da.encoding["source"] = str(path)
+    return da, uncal
+
+
+def read_rsciio(
+    path: Path,
+    ext: str,
+    *,
+    index: int | None,
+    signal: str | None,
+    lazy: bool,
+    checksum: bool,
+    reader_kwargs: Mapping[str, Any],
+    sha256: str | None = None,
+) -> xr.DataArray:
+    """Read one signal of a microscope file into a DataArray (see holocorr.load).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Absolute path of an existing, non-empty file.
+    ext : str
+        Lower-case extension, a key of ``RSCIIO_FORMATS``.
+    index, signal : int or str or None
+        Which data set of a multi-signal file to read.
+    lazy : bool
+        Ask the reader for a dask-backed array.
+    checksum : bool
+        Record ``source_sha256``.
+    reader_kwargs : mapping
+        Extra options for the RosettaSciIO reader.
+    sha256 : str, optional
+        The file's ``"sha256:<hex>"`` if already computed (see ``_guard``).
+
+    Returns
+    -------
+    xarray.DataArray
+
+    Raises
+    ------
+    FileFormatError
+        When the reader fails or the file holds several data sets.
+    ParameterError
+        For bad `index`, `signal` or reader options.
+    """
+    reader, module = _reader(ext)
+    _check_reader_kwargs(reader, module, reader_kwargs)
+    kwargs = dict(reader_kwargs)
+    if "lazy" in inspect.signature(reader).parameters:
+        kwargs["lazy"] = lazy
+    try:
+        signals = reader(str(path), **kwargs)
+    except HolocorrError:
+        raise
+    except MemoryError as exc:  # a corrupt header asking for terabytes, or a huge file
+        raise out_of_memory(path, exc) from exc
+    except Exception as exc:  # noqa: BLE001 - every reader failure becomes one clear error
+        if reader_kwargs and isinstance(exc, TypeError) and "keyword" in str(exc):
+            raise ParameterError(
+                f"the {module} reader did not accept option(s) {sorted(reader_kwargs)}: "
+                f"{exc}. See the RosettaSciIO documentation of this format."
+            ) from exc
+        fmt = RSCIIO_FORMATS[ext][1]
+        if isinstance(exc, ImportError):
+            hint = " or read only the images with select_type='images'" if ext == ".emd" else ""
+            name = getattr(exc, "name", None)
+            how = f"pip install {name}" if name else "install the package named above"
+            raise FileFormatError(
+                f"reading '{path}' as {fmt} needs an optional package: {exc}. "
+                f"To fix it, {how}{hint}."
+            ) from exc
+        raise FileFormatError(
+            f"cannot read '{path}' as {fmt}: {type(exc).__name__}: {exc}. The file may be "
+            f"truncated, corrupt or not really a {ext} file ({supported_text()})."
+        ) from exc
+    try:
+        da, uncal = _to_dataarray(
+            signals, path, ext, module, index=index, signal=signal, lazy=lazy,
+            checksum=checksum, reader_kwargs=reader_kwargs, sha256=sha256,
+        )
+    except (HolocorrError, Warning):
+        raise
+    except MemoryError as exc:
+        raise out_of_memory(path, exc) from exc
+    except Exception as exc:  # noqa: BLE001 - metadata a corrupt file made unusable
+        raise FileFormatError(
+            f"cannot read '{path}' as {RSCIIO_FORMATS[ext][1]}: the reader returned data "
+            f"or metadata holocorr cannot interpret ({type(exc).__name__}: {exc}). The file "
+            "is probably corrupt; copy it again from the microscope PC."
+        ) from exc
     if uncal:
         warn_user(
             f"'{path.name}' has no usable spatial/energy calibration for "

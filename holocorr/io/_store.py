@@ -12,6 +12,14 @@ Encoding on disk (format version 1):
 
 Writes are atomic: the data go to a hidden temporary file or directory in the
 target's folder, are flushed to disk, and only then renamed onto the target.
+An existing Zarr store (a directory, which ``rename`` cannot replace) is
+moved aside to ``.<name>.old-<id>`` first and the new one renamed into
+place; if the process dies between these two renames, :func:`recover_store`
+(called by load and save) puts the old store back.
+
+Zarr chunks are compressed with Zstandard (level 3) with a content checksum,
+so that a corrupted chunk is reported when read instead of giving wrong
+numbers; NetCDF files are written uncompressed.
 """
 
 from __future__ import annotations
@@ -27,17 +35,23 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..errors import DataError, FileFormatError, HolocorrError
+from .._validate import warn
+from ..errors import DataError, FileFormatError, HolocorrError, HolocorrWarning
 from ._attrs import JSON_PREFIX, decode_attrs, encode_attrs, to_json
+from ._common import out_of_memory
 
-__all__ = ["encode_dataset", "decode_dataset", "read_store", "write_atomic"]
+__all__ = ["encode_dataset", "decode_dataset", "read_store", "write_atomic", "recover_store"]
 
 COMPLEX_DIM = "holocorr_complex_part"
 COMPLEX_ATTR = "holocorr_complex_dtype"
 OBJECT_ATTR = "holocorr_object"
 NAME_ATTR = "holocorr_dataarray_name"
 VERSION_ATTR = "holocorr_format_version"
+#: Zarr stores written by save list their arrays here; every chunk of them is on disk
+MANIFEST_ATTR = "holocorr_zarr_arrays"
 _DEFAULT_NAME = "data"
+#: Zstandard level of Zarr chunks (1-22; 3 is zstd's own default, fast to write and read)
+ZARR_ZSTD_LEVEL = 3
 
 
 # ----------------------------------------------------------------------------- encoding
@@ -154,8 +168,16 @@ def decode_dataset(ds: xr.Dataset) -> xr.Dataset:
     for n, var in ds.variables.items():
         attrs = dict(var.attrs)
         dtype = attrs.pop(COMPLEX_ATTR, None)
-        if dtype is not None and var.dims and var.dims[-1] == COMPLEX_DIM:
-            new = _join_complex(var, np.dtype(str(dtype)))
+        split = bool(var.dims) and var.dims[-1] == COMPLEX_DIM and var.shape[-1] == 2
+        if split and var.dtype.kind == "f":
+            # the attr names the dtype; if it was lost, the parts' precision tells it
+            want = np.dtype(str(dtype)) if dtype is not None else np.result_type(var.dtype, np.complex64)
+            if want.kind != "c" or np.empty((), want).real.dtype.itemsize < var.dtype.itemsize:
+                raise DataError(
+                    f"variable {n!r} is stored as (real, imaginary) parts but its "
+                    f"{COMPLEX_ATTR} attribute is {dtype!r}, not a complex dtype; the file is damaged."
+                )
+            new = _join_complex(var, want)
         else:
             new = xr.Variable(var.dims, var.data)
         new.attrs = decode_attrs(attrs)
@@ -199,24 +221,35 @@ def read_store(path: Path, ext: str, *, lazy: bool) -> xr.Dataset:
     Raises
     ------
     FileFormatError
-        When the file cannot be opened.
+        When the file cannot be opened or decoded (truncated, corrupt,
+        garbled metadata, a chunk that fails its checksum, or a header that
+        asks for more memory than there is).
     """
     kind = "NetCDF" if ext == ".nc" else "Zarr"
     try:
         ds = _open(path, ext, lazy)
+        if ext == ".zarr":
+            _check_zarr_complete(ds, path)
+            ds.attrs.pop(MANIFEST_ATTR, None)
         if not lazy:
             ds = ds.load()
             ds.close()
     except HolocorrError:
         raise
-    except MemoryError:
-        raise
+    except MemoryError as exc:
+        raise out_of_memory(path, exc) from exc
     except Exception as exc:  # noqa: BLE001
         raise FileFormatError(
             f"cannot read '{path}' as {kind}: {type(exc).__name__}: {exc}. The file may be "
             "truncated or corrupt, or not written by holocorr.save/xarray."
         ) from exc
-    out = decode_dataset(ds)
+    try:
+        out = decode_dataset(ds)
+    except Exception as exc:  # noqa: BLE001 - garbled holocorr attributes
+        raise FileFormatError(
+            f"cannot read '{path}' as {kind}: its holocorr encoding is damaged "
+            f"({type(exc).__name__}: {exc})."
+        ) from exc
     out.encoding["source"] = str(path)
     for v in out.variables.values():
         v.encoding["source"] = str(path)
@@ -257,8 +290,66 @@ def _write_netcdf(ds: xr.Dataset, tmp: Path) -> None:
     ds.to_netcdf(tmp, engine="h5netcdf", format="NETCDF4")
 
 
+def zarr_encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
+    """Per-variable Zarr encoding: Zstandard (level 3) with a content checksum.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+
+    Returns
+    -------
+    dict
+        ``{name: {"compressors": (ZstdCodec,)}}`` for every variable.
+    """
+    from zarr.codecs import ZstdCodec
+
+    codec = ZstdCodec(level=ZARR_ZSTD_LEVEL, checksum=True)
+    return {str(n): {"compressors": (codec,)} for n in ds.variables}
+
+
 def _write_zarr(ds: xr.Dataset, tmp: Path) -> None:
-    ds.to_zarr(tmp, mode="w-", consolidated=False)
+    # every chunk is written (also all-fill ones), so a missing chunk file means damage
+    ds = ds.copy()
+    ds.attrs[MANIFEST_ATTR] = sorted(str(n) for n in ds.variables)
+    ds.to_zarr(
+        tmp,
+        mode="w-",
+        consolidated=False,
+        zarr_format=3,
+        encoding=zarr_encoding(ds),
+        write_empty_chunks=True,
+    )
+
+
+def _check_zarr_complete(ds: xr.Dataset, path: Path) -> None:
+    """Raise if a store written by save lost an array or a chunk file (see MANIFEST_ATTR)."""
+    names = ds.attrs.get(MANIFEST_ATTR)
+    if names is None:  # not written by holocorr.save (other writers skip all-fill chunks)
+        return
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise FileFormatError(
+            f"cannot read '{path}': its list of arrays (attribute {MANIFEST_ATTR!r}) is garbled; "
+            "the store is damaged."
+        )
+    gone = [n for n in names if n not in ds.variables]
+    if gone:
+        raise FileFormatError(
+            f"cannot read '{path}': the store is incomplete, array(s) {gone} are missing (their "
+            "zarr.json was deleted or damaged). Copy the whole .zarr folder again."
+        )
+    import zarr
+
+    group = zarr.open_group(str(path), mode="r")
+    for n in names:
+        arr = group[n]
+        have, want = arr.nchunks_initialized, arr.nchunks
+        if have < want:
+            raise FileFormatError(
+                f"cannot read '{path}': the store is incomplete, array {n!r} has {have} of its "
+                f"{want} chunk files (a chunk was deleted, or the copy is incomplete). Copy the "
+                "whole .zarr folder again."
+            )
 
 
 def is_zarr_store(path: Path) -> bool:
@@ -290,6 +381,89 @@ def _publish_new(tmp: Path, target: Path) -> None:
         os.replace(tmp, target)
         return
     os.unlink(tmp)
+
+
+def _swap_aside(tmp: Path, target: Path) -> None:
+    """Replace the store `target` by `tmp` with two renames (old one moved aside first).
+
+    If the process dies between the renames, `target` is missing and the
+    previous store is ``.<name>.old-<id>``: :func:`recover_store` puts it back.
+    """
+    old = _temp_sibling(target, "old")
+    os.rename(target, old)
+    _fsync_path(target.parent)
+    try:
+        os.rename(tmp, target)
+    except BaseException:
+        os.rename(old, target)
+        raise
+    _fsync_path(target.parent)
+    with contextlib.suppress(OSError):  # the new store is in place already
+        _remove(old)
+
+
+def _moved_aside(target: Path) -> list[Path]:
+    """Return the stores an interrupted swap left as ``.<name>.old-<id>``, newest first."""
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return []
+    prefix = f".{target.name}.old-"
+    found = [target.parent / n for n in names if n.startswith(prefix)]
+    found = [p for p in found if is_zarr_store(p)]
+    return sorted(found, key=lambda p: p.stat().st_mtime_ns, reverse=True)
+
+
+def recover_store(target: Path) -> Path | None:
+    """Put back a Zarr store that a save interrupted between its two renames.
+
+    A save that replaces an existing store moves the old store to
+    ``.<name>.old-<id>`` and then the new one (complete and flushed) from
+    ``.<name>.tmp-<id>`` onto `target`. A crash between the two
+    leaves no `target`. If `target` is missing and such an old store exists,
+    it is renamed back onto `target` (so the target holds the complete
+    previous version, as if the save had never started) and a
+    :class:`~holocorr.errors.HolocorrWarning` says so. The new data of the
+    interrupted save, if any, are left where they are and named in the
+    warning.
+
+    Parameters
+    ----------
+    target : pathlib.Path
+        Absolute path of a ``.zarr`` store.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The restored folder's previous name, or None when nothing was done.
+    """
+    if target.exists() or target.is_symlink():
+        return None
+    for old in _moved_aside(target):
+        try:
+            os.rename(old, target)
+        except OSError:  # another process restored it first, or the target appeared
+            if target.exists():
+                return None
+            continue
+        _fsync_path(target.parent)
+        leftovers = sorted(
+            n for n in os.listdir(target.parent) if n.startswith(f".{target.name}.tmp-")
+        )
+        extra = (
+            f" The unfinished new version is in '{target.parent / leftovers[0]}'; check it "
+            "and delete it, or save again."
+            if leftovers
+            else ""
+        )
+        warn(
+            f"'{target}' was missing: a save replacing it was interrupted between its two "
+            f"renames, and had moved the previous version aside to '{old.name}'. That "
+            f"complete previous version has been put back as '{target.name}'.{extra}",
+            HolocorrWarning,
+        )
+        return old
+    return None
 
 
 def write_atomic(ds: xr.Dataset, target: Path, ext: str, *, replace: bool) -> None:
@@ -326,15 +500,7 @@ def write_atomic(ds: xr.Dataset, target: Path, ext: str, *, replace: bool) -> No
             _write_zarr(ds, tmp)
             _fsync_tree(tmp)
             if target.exists() and replace:
-                old = _temp_sibling(target, "old")
-                os.rename(target, old)
-                try:
-                    os.rename(tmp, target)
-                except BaseException:
-                    os.rename(old, target)
-                    raise
-                with contextlib.suppress(OSError):  # the new store is in place already
-                    _remove(old)
+                _swap_aside(tmp, target)
             else:
                 os.rename(tmp, target)
         _fsync_path(target.parent)

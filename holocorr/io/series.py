@@ -229,12 +229,20 @@ def _scan(paths: list[Path], variable: str | None, on_error: str):
     return entries, skipped, uncalibrated
 
 
+def _step(p: Path, da: xr.DataArray, dim: str) -> tuple[float, str]:
+    """axis_step, with the file named in its error (a damaged file can hold any coordinates)."""
+    try:
+        return axis_step(da, dim)
+    except HolocorrError as exc:
+        raise type(exc)(f"'{p}' cannot be a frame of the series: {exc}") from exc
+
+
 def _check_grid(entries) -> tuple[tuple[int, int], xr.DataArray]:
     p0, da0, _ = entries[0]
     shape = (da0.sizes["y"], da0.sizes["x"])
     steps = {}
     for dim in ("y", "x"):
-        steps[dim] = axis_step(da0, dim)
+        steps[dim] = _step(p0, da0, dim)
     for p, da, _ in entries[1:]:
         s = (da.sizes["y"], da.sizes["x"])
         if s != shape:
@@ -244,7 +252,7 @@ def _check_grid(entries) -> tuple[tuple[int, int], xr.DataArray]:
                 "detector area and binning; open the two sizes as separate series."
             )
         for dim in ("y", "x"):
-            st, un = axis_step(da, dim)
+            st, un = _step(p, da, dim)
             st0, un0 = steps[dim]
             if un != un0 or not math.isclose(st, st0, rel_tol=1e-6):
                 raise CalibrationError(

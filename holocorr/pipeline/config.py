@@ -176,8 +176,19 @@ def validate_config(raw: dict, *, base: str | os.PathLike = ".", source: str | N
     ------
     ConfigError
         For unknown sections or keys (with the closest allowed name), wrong
-        types, missing required keys and missing files.
+        types, missing required keys and missing files. With `source`, the
+        message starts with ``config <source>:``.
     """
+    try:
+        return _validate(raw, base, source)
+    except ConfigError as exc:
+        msg = str(exc)
+        if source and msg.startswith("config:") and source not in msg:
+            raise ConfigError(f"config {source}:{msg[len('config:'):]}") from None
+        raise
+
+
+def _validate(raw: dict, base: str | os.PathLike, source: str | None) -> Config:
     base = Path(base)
     if not isinstance(raw, dict):
         raise ConfigError("config: the top level must be a table of sections.")

@@ -2400,11 +2400,7 @@ def _io_cases():
         ".zarr chunk file deleted",
         zarr_missing_chunk,
         FileFormatError,
-        r"chunk|incomplete",
-        xfail="holocorr/io/_store.py read_store: a .zarr store whose chunk file is gone loads as all-NaN data "
-        "without an error (zarr returns the fill value). Fix: save with write_empty_chunks=True (zarr skips "
-        "all-fill chunks otherwise) and have read_store compare each array's initialised chunks with its chunk "
-        "count, except for resumable series stores (attrs 'holocorr_progress' without 'holocorr_complete')",
+        r"chunk|incomplete|missing",
     )
 
     fn = "holocorr.io.load_dataset"

@@ -5,19 +5,29 @@ as soon as the hidden temporary sibling (``.<name>.tmp-<id>``, see
 holocorr/io/_store.py ``write_atomic``) appears, the process is killed with
 SIGTERM or SIGKILL. The target must then load as the complete old file or
 the complete new one.
+
+Replacing a ``.zarr`` store takes two renames (old store aside, new one in);
+a hook in the subprocess SIGKILLs it exactly between them, and load/save
+must then restore the complete old store and say so. The last tests check
+what save puts on disk: checksummed Zstandard chunks in Zarr (a flipped bit
+is an error, not a wrong number), plain uncompressed NetCDF.
 """
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 
+import h5py
 import numpy as np
 import pytest
 import xarray as xr
 
 import holocorr
+from holocorr.errors import FileFormatError, HolocorrWarning
+from holocorr.io import load_dataset
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -101,3 +111,116 @@ def test_unkilled_save_replaces_target(tmp_path):
     got = holocorr.load(target, checksum=False)
     assert got.shape == shape and float(got.min()) == NEW_VALUE
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
+
+
+# ------------------------------------------------------------------ killed between the two renames of a .zarr swap
+
+_KILL_BETWEEN_RENAMES = """
+import os, signal, sys
+from pathlib import Path
+import numpy as np, xarray as xr
+import holocorr
+
+target = Path(sys.argv[1]).absolute()
+real_rename = os.rename
+
+
+def rename(src, dst, *args, **kwargs):
+    real_rename(src, dst, *args, **kwargs)
+    if Path(src) == target:  # the old store is aside, the new one not yet in place: die here
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+os.rename = rename
+da = xr.DataArray(np.full({shape}, {value}, dtype=np.float32), dims=("frame", "y", "x"))
+holocorr.save(da, target, overwrite=True)
+print("not killed", flush=True)
+"""
+
+
+def _kill_between_renames(target, shape=(2, 3, 4)):
+    out = subprocess.run(
+        [sys.executable, "-c", _KILL_BETWEEN_RENAMES.format(shape=shape, value=NEW_VALUE), str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == -signal.SIGKILL, out.stdout + out.stderr
+    return out
+
+
+def test_killed_between_zarr_renames_load_restores_old_store(tmp_path):
+    target = tmp_path / "result.zarr"
+    holocorr.save(_old(), target)
+    _kill_between_renames(target)
+    # the crash window: no target, the old store aside, the complete new store in its temp folder
+    assert not target.exists()
+    aside = [n for n in os.listdir(tmp_path) if n.startswith(".result.zarr.old-")]
+    fresh = [n for n in os.listdir(tmp_path) if n.startswith(".result.zarr.tmp-")]
+    assert len(aside) == 1 and len(fresh) == 1
+    new = xr.open_zarr(tmp_path / fresh[0], consolidated=False)["data"].values  # nothing lost either
+    assert new.shape == (2, 3, 4) and float(new.min()) == float(new.max()) == NEW_VALUE
+
+    with pytest.warns(HolocorrWarning, match=r"interrupted between its two renames(.|\n)*put back") as rec:
+        got = holocorr.load(target)
+    assert fresh[0] in str(rec[0].message)  # the warning says where the new data are
+    np.testing.assert_array_equal(got.values, _old().values)  # the complete old store
+    assert got.attrs["version"] == "old"
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".result.zarr.old-")]
+    # a second load is silent (filterwarnings=error would fail on a warning)
+    np.testing.assert_array_equal(holocorr.load(target).values, _old().values)
+
+
+def test_killed_between_zarr_renames_save_restores_then_refuses(tmp_path):
+    target = tmp_path / "result.zarr"
+    holocorr.save(_old(), target)
+    _kill_between_renames(target)
+    assert not target.exists()
+    # without overwrite, save must not treat the missing target as free: it is restored first
+    with pytest.warns(HolocorrWarning, match="put back"), pytest.raises(FileFormatError, match="already exists"):
+        holocorr.save(_old() * 2, target)
+    np.testing.assert_array_equal(holocorr.load(target).values, _old().values)
+    holocorr.save(_old() * 2, target, overwrite=True)
+    np.testing.assert_array_equal(holocorr.load(target).values, 2 * _old().values)
+
+
+def test_load_dataset_restores_too(tmp_path):
+    target = tmp_path / "result.zarr"
+    holocorr.save(_old(), target)
+    _kill_between_renames(target)
+    with pytest.warns(HolocorrWarning, match="put back"):
+        ds = load_dataset(target)
+    np.testing.assert_array_equal(ds["data"].values, _old().values)
+
+
+def test_missing_zarr_without_moved_aside_copy_is_not_invented(tmp_path):
+    """Only a .<name>.old-<id> *Zarr store* is restored; a look-alike folder is not."""
+    (tmp_path / ".result.zarr.old-123").mkdir()  # empty: not a store
+    with pytest.raises(FileFormatError, match="no such file"):
+        holocorr.load(tmp_path / "result.zarr")
+    assert (tmp_path / ".result.zarr.old-123").is_dir()
+
+
+# ------------------------------------------------------------------ what is on disk: compression and checksums
+
+
+def test_zarr_chunks_are_zstd_compressed_with_checksum(tmp_path):
+    smooth = xr.DataArray(np.zeros((256, 256), np.float32), dims=("y", "x"), name="zeros")
+    path = holocorr.save(smooth, tmp_path / "z.zarr")
+    meta = json.loads((path / "zeros" / "zarr.json").read_text())
+    codecs = {c["name"]: c.get("configuration", {}) for c in meta["codecs"]}
+    assert codecs["zstd"] == {"level": 3, "checksum": True}
+    chunk = next(p for p in (path / "zeros" / "c").rglob("*") if p.is_file())
+    assert chunk.stat().st_size < 0.01 * 256 * 256 * 4  # 256 KiB of zeros compress > 100x
+    # a flipped byte in a chunk is an error naming the store, never wrong numbers
+    raw = bytearray(chunk.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    chunk.write_bytes(bytes(raw))
+    with pytest.raises(FileFormatError, match=r"z\.zarr(.|\n)*checksum"):
+        holocorr.load(path)
+
+
+def test_netcdf_is_written_uncompressed(tmp_path):
+    path = holocorr.save(_old(), tmp_path / "u.nc")
+    with h5py.File(path, "r") as f:
+        assert f["data"].compression is None and f["data"].chunks is None

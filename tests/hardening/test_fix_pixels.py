@@ -70,8 +70,7 @@ def test_mask_restores_known_image():
 
 
 def test_threshold_finds_dead_pixels_and_nans():
-    # detector noise of 2 counts (a noise-free image has MAD ~ 0, which makes
-    # every curvature residual an "outlier": not a realistic case)
+    # detector noise of 2 counts (noise-free images: see the tests below)
     truth = _smooth("float64")
     noisy = truth + np.random.default_rng(5).normal(0.0, 2.0, (M, N))
     bad, mask = _damage(noisy, rng=1)
@@ -208,3 +207,102 @@ def test_complex_rejected():
     img = _smooth().astype(np.complex64)
     with pytest.raises(DataError, match="complex"):
         fix_pixels(img)
+
+
+# ------------------------------------------------------------------ threshold mode on noise-free data
+
+
+def _phase(m=M, n=N):
+    yy, xx = np.mgrid[0:m, 0:n]
+    return xr.DataArray(np.exp(-((yy - m / 2) ** 2 + (xx - n / 2) ** 2) / 400.0), dims=("y", "x"), coords=_coords(m, n))
+
+
+# (spacing_px, angle_deg): 4 px at 0 and 90 deg repeat every 4 pixels exactly, so that more than
+# half of the median residuals are equal and the MAD is ~0 (the old code flagged 40 % of them)
+FRINGES = [(4.0, 0.0), (4.0, 90.0), (4.5, 60.0), (3.0, 45.0), (8.0, 10.0), (2.5, 30.0)]
+
+
+@pytest.mark.parametrize(("spacing", "angle"), FRINGES)
+@pytest.mark.parametrize("contrast", [0.3, 0.9])
+def test_noise_free_hologram_flags_nothing(spacing, angle, contrast):
+    holo = hologram(_phase(), spacing_px=spacing, angle_deg=angle, contrast=contrast)  # counts, mean 1
+    assert holo.attrs["units"] == "counts"
+    for units in ("counts", "1"):  # with and without the shot-noise floor
+        for threshold in (3.0, 5.0):
+            out = fix_pixels(holo.assign_attrs(units=units), threshold=threshold)
+            assert out.attrs["fixed_pixels"] == 0, (units, threshold)
+            assert np.array_equal(out.values, holo.values)
+
+
+@pytest.mark.parametrize("units", ["counts", "a.u."])
+def test_noise_free_smooth_image_flags_nothing(units):
+    # the old code flagged 526 pixels of this Gaussian (and failed at threshold 3)
+    img = _smooth().assign_attrs(units=units)
+    for threshold in (3.0, 5.0):
+        assert fix_pixels(img, threshold=threshold).attrs["fixed_pixels"] == 0
+
+
+def _spread_positions(n, rng, shape=(M, N), cell=12, margin=2):
+    """`n` positions at least `cell - 3` px apart, away from the border."""
+    gen = np.random.default_rng(rng)
+    ny, nx = shape[0] // cell, shape[1] // cell
+    cells = gen.choice(ny * nx, size=n, replace=False)
+    ys = cell * (cells // nx) + margin + gen.integers(0, cell - 2 * margin, n)
+    xs = cell * (cells % nx) + margin + gen.integers(0, cell - 2 * margin, n)
+    return ys, xs
+
+
+@pytest.mark.parametrize(("spacing", "angle"), FRINGES[:3])
+def test_noise_free_hologram_finds_exactly_the_hot_pixels(spacing, angle):
+    holo = hologram(_phase(), spacing_px=spacing, angle_deg=angle, contrast=0.3)
+    ys, xs = _spread_positions(5, rng=11)
+    hot = holo.copy()
+    hot.values[ys, xs] = 10.0  # 10x the mean of 1 count
+    want = np.zeros(holo.shape, dtype=bool)
+    want[ys, xs] = True
+    for units in ("counts", "1"):
+        out = fix_pixels(hot.assign_attrs(units=units), threshold=5.0)
+        assert out.attrs["fixed_pixels"] == 5
+        assert np.array_equal(out.coords["fixed"].values, want)
+        # the repair lies within the fringes' range I0 (2 +- 2 mu) = 1 +- 0.3 of the truth
+        assert float(np.abs(out.values[ys, xs] - holo.values[ys, xs]).max()) < 0.6
+        assert np.array_equal(out.values[~want], holo.values[~want])
+
+
+def test_noise_free_hot_pair_is_found():
+    """Two adjacent hot pixels: each is in the other's neighbourhood, neither may hide the other."""
+    holo = hologram(_phase(), spacing_px=4.5, angle_deg=60, contrast=0.3)
+    hot = holo.copy()
+    hot.values[40, 50:52] = 10.0
+    out = fix_pixels(hot, threshold=5.0)
+    assert out.attrs["fixed_pixels"] == 2
+    assert out.coords["fixed"].values[40, 50:52].all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_noisy_hologram_dead_and_hot_pixels(seed):
+    """Poisson hologram, 200 counts/px mean, contrast 0.25: 10 dead (0) and 10 hot (5x mean) pixels."""
+    holo = hologram(_phase(), spacing_px=4.5, angle_deg=60, contrast=0.25, dose=200.0, rng=seed)
+    ys, xs = _spread_positions(20, rng=100 + seed)
+    bad = holo.copy()
+    bad.values[ys[:10], xs[:10]] = 0.0
+    bad.values[ys[10:], xs[10:]] = 1000.0
+    want = np.zeros(holo.shape, dtype=bool)
+    want[ys, xs] = True
+    out = fix_pixels(bad, threshold=5.0)
+    fixed = out.coords["fixed"].values
+    assert fixed[want].all()
+    # false alarms: a 5-sigma tail of 12288 pixels expects ~0.01; allow 2
+    assert int((fixed & ~want).sum()) <= 2
+    # repaired values are within the local fringe swing (+-50 counts) plus ~4 noise sigma (~60)
+    assert float(np.abs(out.values[ys, xs] - holo.values[ys, xs]).max()) < 110.0
+
+
+def test_integer_data_ignore_one_count_steps():
+    """Quantised flat data: a 101 among 100s is not an outlier (sigma floor: 1 for integers)."""
+    img = xr.DataArray(np.full((32, 32), 100, dtype=np.uint16), dims=("y", "x"), coords=_coords(32, 32))
+    img.values[::3, ::5] = 101
+    img.values[16, 16] = 4000  # a real hot pixel
+    out = fix_pixels(img, threshold=3.0)
+    assert out.attrs["fixed_pixels"] == 1 and bool(out.coords["fixed"][16, 16])
+    assert float(out[16, 16]) == 100.0
