@@ -33,13 +33,13 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
 import scipy.fft as sfft
 
+from . import _atomic
 from ._options import OPTIONS
 from .errors import DataError, ParameterError, ShapeError
 
@@ -132,7 +132,12 @@ def _wisdom_dir() -> Path:
 
 
 def _load_wisdom() -> None:
-    """Import the wisdom files of the current wisdom folder (once per folder)."""
+    """Import the wisdom files of the current wisdom folder (once per folder).
+
+    A file FFTW refuses (truncated, damaged, another FFTW version) is ignored
+    with a :class:`~holocorr.errors.HolocorrWarning`; missing or unreadable
+    files are ignored silently.
+    """
     global _generation
     if not _HAVE_PYFFTW:  # pragma: no cover
         return
@@ -152,12 +157,24 @@ def _load_wisdom() -> None:
         try:
             # FFTW imports a wisdom string atomically: corrupt text is refused
             # (False) and leaves the wisdom already known untouched.
-            ok = pyfftw.import_wisdom(tuple(parts))
+            ok = tuple(pyfftw.import_wisdom(tuple(parts)))
         except Exception:  # noqa: BLE001 - corrupt wisdom is only a lost speed-up
-            ok = ()
+            ok = (False,) * len(parts)
         if any(ok):
             _generation += 1
         _loaded_dirs.add(key)
+    refused = [f"fftw_wisdom_{s}.txt" for s, part, good in zip("dfl", parts, ok, strict=True) if part and not good]
+    if refused:
+        from ._validate import warn
+        from .errors import HolocorrWarning
+
+        warn(
+            f"ignored the FFTW wisdom file(s) {refused} in '{d}': FFTW cannot read them (truncated, "
+            "damaged or written by another FFTW version). Results are not affected; only stored "
+            "FFT plans are not reused. Delete the file(s), or run holocorr.plan_fft(shape) to "
+            "rewrite them.",
+            HolocorrWarning,
+        )
 
 
 def _save_wisdom() -> None:
@@ -169,17 +186,9 @@ def _save_wisdom() -> None:
     try:
         d.mkdir(parents=True, exist_ok=True)
         for suffix, blob in zip(("d", "f", "l"), blobs, strict=True):
-            fd, tmp = tempfile.mkstemp(dir=d, prefix=".wisdom-")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(blob)
-                os.replace(tmp, d / f"fftw_wisdom_{suffix}.txt")
-            except OSError:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            # temp file + rename: a killed process never leaves a truncated wisdom
+            # file (no fsync: it is a cache, and FFTW refuses a damaged one anyway)
+            _atomic.write_bytes(d / f"fftw_wisdom_{suffix}.txt", blob, fsync=False)
     except OSError:  # read-only or missing folder: plans still work, they are just not kept
         return
 

@@ -13,8 +13,9 @@ import pytest
 import scipy.fft
 
 import holocorr
+import holocorr._atomic
 from holocorr import _fft
-from holocorr.errors import DataError, ParameterError, ShapeError
+from holocorr.errors import DataError, HolocorrWarning, ParameterError, ShapeError
 
 pyfftw = pytest.importorskip("pyfftw")
 
@@ -300,9 +301,7 @@ def test_plan_fft_writes_wisdom_and_auto_then_uses_pyfftw(tmp_path, fresh_fft_st
             "fftw_wisdom_l.txt",
         ]
         assert (wisdom / "fftw_wisdom_f.txt").read_bytes().startswith(b"(fftw-3")
-        assert not [
-            p for p in wisdom.iterdir() if p.name.startswith(".wisdom-")
-        ]  # no temp files left
+        assert not [p for p in wisdom.iterdir() if p.name.startswith(".")]  # no temp files left
         scipy_spy.calls.clear()
         out = _fft.rfft2(a)
         back = _fft.irfft2(out, shape)
@@ -383,11 +382,59 @@ def test_corrupt_wisdom_files_are_ignored(tmp_path, fresh_fft_state, garbage):
         (tmp_path / f"fftw_wisdom_{s}.txt").write_bytes(garbage)
     a = rng_array((20, 22), np.float32, seed=10)
     with holocorr.set_options(fft_wisdom_dir=str(tmp_path), fft_backend="auto", fft_threads=1):
-        assert_close(_fft.rfft2(a), np.fft.rfft2(a.astype(np.float64)), np.float32)
+        with pytest.warns(HolocorrWarning, match=r"ignored the FFTW wisdom file\(s\)") as rec:
+            assert_close(_fft.rfft2(a), np.fft.rfft2(a.astype(np.float64)), np.float32)
+        assert len(rec) == 1  # once per folder, not per transform
+        msg = str(rec[0].message)
+        assert all(f"fftw_wisdom_{s}.txt" in msg for s in "dfl") and str(tmp_path) in msg
+        assert "plan_fft" in msg  # the fix
         with holocorr.set_options(fft_backend="pyfftw", fft_planner="estimate"):
             assert_close(_fft.rfft2(a), np.fft.rfft2(a.astype(np.float64)), np.float32)
     # planning replaced the corrupt single-precision file with valid wisdom
     assert (tmp_path / "fftw_wisdom_f.txt").read_bytes().startswith(b"(fftw-3")
+
+
+def test_truncated_wisdom_file_is_ignored_with_a_warning(tmp_path, fresh_fft_state, monkeypatch):
+    """What a writer killed mid-write would leave (holocorr renames complete files into place)."""
+    with holocorr.set_options(fft_wisdom_dir=str(tmp_path), fft_planner="estimate", fft_threads=1):
+        holocorr.plan_fft((26, 34), dtype="float64")
+    full = (tmp_path / "fftw_wisdom_d.txt").read_bytes()
+    assert len(full) > 100  # holds the plan, not only the header
+    (tmp_path / "fftw_wisdom_d.txt").write_bytes(full[: len(full) // 2])
+    monkeypatch.setattr(_fft, "_loaded_dirs", set())  # as in a new process
+    monkeypatch.setattr(_fft, "_local", threading.local())
+    a = rng_array((26, 34), np.float64, seed=15)
+    with holocorr.set_options(fft_wisdom_dir=str(tmp_path), fft_backend="auto", fft_threads=1):
+        with pytest.warns(HolocorrWarning, match=r"\['fftw_wisdom_d.txt'\].*truncated, damaged"):
+            out = _fft.rfft2(a)
+        assert_close(out, np.fft.rfft2(a), np.float64)
+        with holocorr.set_options(fft_planner="estimate"):
+            holocorr.plan_fft((26, 34), dtype="float64")  # rewrites the file, complete
+    again = (tmp_path / "fftw_wisdom_d.txt").read_bytes()
+    assert again.startswith(b"(fftw-3") and again.endswith(b")\n")
+    assert pyfftw.import_wisdom((again, b"", b""))[0]
+
+
+def test_wisdom_write_failing_mid_file_keeps_previous_files(tmp_path, fresh_fft_state, monkeypatch):
+    with holocorr.set_options(fft_wisdom_dir=str(tmp_path), fft_planner="estimate", fft_threads=1):
+        holocorr.plan_fft((22, 30), dtype="float32")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert sorted(before) == ["fftw_wisdom_d.txt", "fftw_wisdom_f.txt", "fftw_wisdom_l.txt"]
+    attempts = []
+
+    def half_then_disk_full(fd, data):
+        attempts.append(len(data))
+        os.write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(holocorr._atomic, "_write_all", half_then_disk_full)
+    a = rng_array((18, 34), np.float32, seed=16)
+    with holocorr.set_options(
+        fft_wisdom_dir=str(tmp_path), fft_backend="pyfftw", fft_planner="estimate", fft_threads=1
+    ):
+        assert_close(_fft.rfft2(a), np.fft.rfft2(a.astype(np.float64)), np.float32)  # no crash
+    assert attempts  # the write was tried, and failed half-way
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # complete old files only
 
 
 def test_unreadable_wisdom_file_is_ignored(tmp_path, fresh_fft_state):

@@ -6,8 +6,6 @@ import base64
 import html
 import json
 import math
-import os
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -17,6 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .. import _atomic
 from .._provenance import file_sha256, jsonable
 from .._version import __version__
 from ..errors import HolocorrError, ParameterError
@@ -51,37 +50,17 @@ class Results:
     data: dict = field(default_factory=dict)
 
 
-def _publish_mode(tmp: str) -> None:
-    """Give a temp file the mode a normally created file would have (mkstemp makes it 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-
-
 def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        _publish_mode(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Replace `path` by `text` (UTF-8) atomically: temp file, fsync, rename, fsync of the folder.
+
+    A failure leaves the previous file as it was and no temporary file.
+    """
+    _atomic.write_text(path, text)
 
 
 def _savefig(fig, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        fig.savefig(tmp)
-        _publish_mode(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Save `fig` to `path` atomically (the format from the suffix), like :func:`_atomic_text`."""
+    _atomic.replace_file(path, fig.savefig)
 
 
 def _band_profile(da: xr.DataArray, rows, res_px: float) -> xr.Dataset:

@@ -6,7 +6,6 @@ import dataclasses
 import functools
 import json
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,17 @@ import xarray as xr
 from .._options import OPTIONS
 from .._provenance import array_hash
 from ..errors import FileFormatError, ParameterError
-from ..io._store import COMPLEX_DIM, encode_dataset, is_zarr_store, protected_paths
+from ..io._store import (
+    COMPLEX_DIM,
+    _fsync_path,
+    _fsync_tree,
+    _remove,
+    _swap_aside,
+    encode_dataset,
+    is_zarr_store,
+    protected_paths,
+    recover_store,
+)
 
 __all__ = ["to_zarr", "WriteReport"]
 
@@ -139,6 +148,29 @@ def _write_progress(path: Path, record: dict, complete: bool) -> None:
     group.attrs.update({PROGRESS_ATTR: json.dumps(record, sort_keys=True), COMPLETE_ATTR: complete})
 
 
+def _mark_complete(path: Path, record: dict) -> None:
+    """Flush every chunk to disk, then record the store as complete (and flush that too).
+
+    The order matters: ``holocorr_complete = True`` must never be on disk
+    before the chunks it vouches for.
+    """
+    _fsync_tree(path)
+    _write_progress(path, record, complete=True)
+    for entry in os.scandir(path):  # the group metadata holding the attrs (zarr.json or .zattrs)
+        if entry.is_file():
+            _fsync_path(Path(entry.path))
+    _fsync_path(path)
+
+
+def _replacement_path(target: Path, fingerprint: str) -> Path:
+    """Where a store replacing `target` is built: hidden, beside it, named after the computation.
+
+    The name is the same for the same computation, so that an interrupted
+    replacement is resumed by running the same computation again.
+    """
+    return target.with_name(f".{target.name}.tmp-{fingerprint.rsplit(':', 1)[-1][:16]}")
+
+
 @functools.lru_cache(maxsize=64)
 def _zarr_array(path: str, name: str, fingerprint: str):
     """Open an array of the store, once per worker process (keyed by the computation)."""
@@ -214,6 +246,21 @@ def to_zarr(
     resumed by the same computation: the provenance, variables, shapes and
     chunks must match.
 
+    Replacing an existing store (``overwrite=True`` and a store that is not
+    resumed) never touches it until the new one is complete: the new store
+    is built beside it, in the hidden folder ``.<name>.tmp-<id>`` (`<id>`
+    identifies the computation), flushed to disk, and then swapped in with
+    two renames, as :func:`holocorr.save` does (the old store is moved
+    aside to ``.<name>.old-<id>``, the new one renamed onto `path`, the old
+    one deleted). A run that fails or is interrupted before the swap leaves
+    the old store exactly as it was; with ``resume=True`` the finished
+    chunks are kept in the hidden folder and running the same computation
+    again (with ``overwrite=True``) resumes them, with ``resume=False`` the
+    hidden folder is deleted. If the process dies between the two renames,
+    the next :func:`to_zarr`, :func:`holocorr.load` or
+    :func:`holocorr.io.load_dataset` of `path` puts the old store back
+    (with a warning).
+
     With a ``dask.distributed`` Client active, all chunks are submitted at
     once and recorded as they finish; with the local schedulers they are
     computed a few at a time. The store is readable with
@@ -230,7 +277,9 @@ def to_zarr(
         Destination ``.zarr`` directory; its folder must exist. On a cluster
         it must be on storage the workers can write to.
     overwrite : bool
-        Replace an existing store that cannot be resumed (never an input).
+        Replace an existing store that cannot be resumed (never an input);
+        the old store stays in place, untouched, until the new one is
+        complete (see above).
     resume : bool
         Resume a store written by the same computation (default True);
         False starts again (needs `overwrite` if the store exists).
@@ -295,10 +344,13 @@ def to_zarr(
                 f"refusing to write '{target}': it is an input of this computation ('{p}'). Choose another output path."
             )
 
+    recover_store(target)  # a replacement killed between its two renames: old store back first
     prepared, chunks = _prepare(ds)
     fingerprint = _fingerprint(prepared, chunks)
     n_chunks = len(chunks)
     done: set[int] = set()
+    dest = target  # where the chunks are written: the target itself, or its replacement
+    replacing = False
     exists = target.exists() or target.is_symlink()
     if exists:
         record = _read_progress(target) if is_zarr_store(target) else None
@@ -311,8 +363,20 @@ def to_zarr(
                     f"refusing to replace '{target}': it is not a Zarr store, so holocorr will not "
                     "delete it. Choose another name."
                 )
-            shutil.rmtree(target)
-            exists = False
+            replacing = True
+            dest = _replacement_path(target, fingerprint)
+            earlier = _read_progress(dest) if resume and is_zarr_store(dest) else None
+            if earlier is not None and earlier.get("fingerprint") == fingerprint:
+                done = {int(i) for i in earlier.get("done", [])}  # an interrupted replacement
+            else:
+                exists = False
+                try:
+                    _remove(dest)  # left by a replacement that cannot be resumed
+                except OSError as exc:
+                    raise FileFormatError(
+                        f"cannot replace '{target}': the old temporary store '{dest}' cannot be "
+                        f"deleted ({exc}). Delete it and run again."
+                    ) from exc
         else:
             why = (
                 "it was written by a different computation (other inputs, options or chunks)"
@@ -335,7 +399,7 @@ def to_zarr(
     if not exists:
         try:
             # everything in memory first, then the frame arrays' metadata only
-            enc.drop_vars(frame_vars).to_zarr(target, mode="w-", consolidated=False)
+            enc.drop_vars(frame_vars).to_zarr(dest, mode="w-", consolidated=False)
             # frame arrays uncompressed: waves are noisy floats (little to gain) and the
             # writes are on the critical path of streaming
             import zarr
@@ -343,17 +407,21 @@ def to_zarr(
             key = "compressors" if int(zarr.__version__.split(".")[0]) >= 3 else "compressor"
             none = () if key == "compressors" else None
             enc[frame_vars].drop_vars(list(enc.coords)).to_zarr(
-                target, mode="a", compute=False, consolidated=False, encoding={name: {key: none} for name in frame_vars}
+                dest, mode="a", compute=False, consolidated=False, encoding={name: {key: none} for name in frame_vars}
             )
-        except Exception as exc:  # noqa: BLE001
-            raise FileFormatError(f"could not create the Zarr store '{target}': {type(exc).__name__}: {exc}") from exc
-        record = {"fingerprint": fingerprint, "n_chunks": n_chunks, "done": []}
-        _write_progress(target, record, complete=False)
+            record = {"fingerprint": fingerprint, "n_chunks": n_chunks, "done": []}
+            _write_progress(dest, record, complete=False)
+        except BaseException as exc:
+            if replacing:
+                _remove_quietly(dest)
+            if not isinstance(exc, Exception):
+                raise
+            raise FileFormatError(f"could not create the Zarr store '{dest}': {type(exc).__name__}: {exc}") from exc
     else:
         record = {"fingerprint": fingerprint, "n_chunks": n_chunks, "done": sorted(done)}
     todo = [i for i in range(n_chunks) if i not in done]
     names = tuple(frame_vars)
-    writer = _writer(enc, names, chunks, str(target), fingerprint)
+    writer = _writer(enc, names, chunks, str(dest), fingerprint)
     tasks = {i: writer.blocks[i] for i in todo}
 
     from tqdm.auto import tqdm
@@ -369,7 +437,7 @@ def to_zarr(
     def finished(i: int) -> None:
         done.add(i)
         record["done"] = sorted(done)
-        _write_progress(target, record, complete=len(done) == n_chunks)
+        _write_progress(dest, record, complete=False)  # complete only once flushed, below
         bar.update(1)
         if on_chunk is not None:
             on_chunk(len(done), n_chunks)
@@ -377,16 +445,50 @@ def to_zarr(
     client = _client()
     try:
         _run(client, todo, tasks, finished)
-    except OSError as exc:
-        raise FileFormatError(
-            f"writing '{target}' failed: {type(exc).__name__}: {exc}. The finished chunks are kept; "
-            "fix the problem (disk space, permissions) and run the same computation again to resume."
-        ) from exc
+        _mark_complete(dest, record)
+    except BaseException as exc:
+        kept = replacing and resume and bool(done)
+        if replacing and not kept:
+            _remove_quietly(dest)
+        if not isinstance(exc, OSError):
+            raise
+        if not replacing:
+            msg = (
+                "The finished chunks are kept; fix the problem (disk space, permissions) and run the same "
+                "computation again to resume."
+            )
+        elif kept:
+            msg = (
+                f"The previous store is untouched. The finished chunks are kept in '{dest.name}'; fix the "
+                "problem (disk space, permissions) and run the same computation again with overwrite=True "
+                "to resume."
+            )
+        else:
+            msg = "The previous store is untouched."
+        raise FileFormatError(f"writing '{target}' failed: {type(exc).__name__}: {exc}. {msg}") from exc
     finally:
         bar.close()
-    if not todo:
-        _write_progress(target, record, complete=True)
+    if replacing:
+        try:
+            if target.exists() or target.is_symlink():
+                _swap_aside(dest, target)
+            else:
+                os.rename(dest, target)
+            _fsync_path(target.parent)
+        except OSError as exc:
+            raise FileFormatError(
+                f"could not put the new store in place of '{target}': {type(exc).__name__}: {exc}. The "
+                f"previous store is untouched; the complete new one is '{dest}'."
+            ) from exc
     return WriteReport(path=target, n_chunks=n_chunks, written=len(todo), skipped=n_chunks - len(todo))
+
+
+def _remove_quietly(path: Path) -> None:
+    """Delete a temporary store; a failure only leaves it behind (it is hidden)."""
+    try:
+        _remove(path)
+    except OSError:
+        pass
 
 
 def _run(client, todo: list[int], tasks: dict, finished: Callable[[int], None]) -> None:

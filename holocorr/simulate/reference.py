@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._atomic import fsync_dir, fsync_file
 from .._provenance import file_sha256
 from .._version import __version__
 from ..errors import FileFormatError
@@ -131,8 +132,18 @@ def _profiles(pristine: xr.Dataset, charged: xr.Dataset) -> xr.Dataset:
 def write_reference(folder: str | os.PathLike, *, overwrite: bool = False) -> dict:
     """Write the reference dataset into `folder` and return its manifest.
 
-    The files are written to a temporary folder first and moved into place
-    only when all are complete.
+    The files are written to a hidden temporary folder inside `folder`
+    (``.reference-*``), each is flushed to disk (fsync), and only when all
+    are complete are they renamed into place one at a time, ``manifest.json``
+    last, and the folder is flushed. Every single file is therefore either
+    the complete old one or the complete new one. The folder as a whole is
+    not replaced atomically: a crash or power cut during the renames can
+    leave a mixed folder (some new files, some old ones, the old manifest)
+    and possibly a ``.reference-*`` temporary folder. ``python -m
+    holocorr.simulate reference <folder> --verify`` (:func:`verify_reference`)
+    reports such a folder, and running the same command again with
+    ``--overwrite`` regenerates it bit for bit (fixed seeds); the leftover
+    temporary folder can be deleted.
 
     Parameters
     ----------
@@ -247,8 +258,11 @@ def write_reference(folder: str | os.PathLike, *, overwrite: bool = False) -> di
             "files": files,
         }
         (tmpd / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        for name in names:
+        for name in names:  # on disk before any is published
+            fsync_file(tmpd / name)
+        for name in names:  # manifest.json last
             os.replace(tmpd / name, folder / name)
+        fsync_dir(folder)
     return manifest
 
 

@@ -224,3 +224,129 @@ def test_netcdf_is_written_uncompressed(tmp_path):
     path = holocorr.save(_old(), tmp_path / "u.nc")
     with h5py.File(path, "r") as f:
         assert f["data"].compression is None and f["data"].chunks is None
+
+
+# ------------------------------------------------------------------ series.to_zarr replacing a store, killed
+
+_SERIES_KILLED = """
+import os, signal, sys
+from pathlib import Path
+import dask
+import numpy as np, xarray as xr
+from holocorr.series import to_zarr
+
+target = Path(sys.argv[1]).absolute()
+when = sys.argv[2]
+real_rename = os.rename
+
+
+def rename(src, dst, *args, **kwargs):
+    real_rename(src, dst, *args, **kwargs)
+    if when == "between-renames" and Path(src) == target:  # old store aside, new not yet in
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def on_chunk(done, total):
+    if when == "mid-run" and done == 2:  # two of three chunks recorded
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+os.rename = rename
+wave = np.full((6, 4, 5), {value}, np.complex64)
+ds = xr.Dataset({{"wave": (("frame", "y", "x"), wave)}}, attrs={{"holocorr": "new"}}).chunk({{"frame": 2}})
+with dask.config.set(scheduler="synchronous", num_workers=1):
+    to_zarr(ds, target, overwrite=True, on_chunk=on_chunk)
+print("not killed", flush=True)
+"""
+
+
+def _series(value, tag):
+    wave = np.full((6, 4, 5), value, np.complex64)
+    return xr.Dataset({"wave": (("frame", "y", "x"), wave)}, attrs={"holocorr": tag}).chunk({"frame": 2})
+
+
+def _files(path):
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def _kill_series_replacement(target, when):
+    from holocorr.series import to_zarr
+
+    with holocorr.set_options(progress=False):
+        to_zarr(_series(1.0, "old"), target)
+    old = _files(target)
+    out = subprocess.run(
+        [sys.executable, "-c", _SERIES_KILLED.format(value=NEW_VALUE), str(target), when],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == -signal.SIGKILL, out.stdout + out.stderr
+    return old
+
+
+def test_series_replacement_killed_mid_run_keeps_old_store(tmp_path):
+    from holocorr.series import to_zarr
+
+    target = tmp_path / "s.zarr"
+    old = _kill_series_replacement(target, "mid-run")
+    assert _files(target) == old  # not a byte of the old store changed
+    np.testing.assert_array_equal(load_dataset(target)["wave"].values, np.full((6, 4, 5), 1.0, np.complex64))
+    (tmp,) = [n for n in os.listdir(tmp_path) if n.startswith(".")]
+    assert tmp.startswith(".s.zarr.tmp-")
+    with holocorr.set_options(progress=False):
+        rep = to_zarr(_series(NEW_VALUE, "new"), target, overwrite=True)  # the same command again
+    assert (rep.written, rep.skipped) == (1, 2)  # resumes the replacement
+    got = load_dataset(target)
+    assert got.attrs["holocorr_complete"] is True
+    np.testing.assert_array_equal(got["wave"].values, np.full((6, 4, 5), NEW_VALUE, np.complex64))
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
+
+
+def test_series_replacement_killed_between_renames_restores_old_store(tmp_path):
+    from holocorr.series import to_zarr
+
+    target = tmp_path / "s.zarr"
+    old = _kill_series_replacement(target, "between-renames")
+    assert not target.exists()
+    assert len([n for n in os.listdir(tmp_path) if n.startswith(".s.zarr.old-")]) == 1
+    with pytest.warns(HolocorrWarning, match=r"interrupted between its two renames(.|\n)*put back"):
+        got = load_dataset(target)
+    np.testing.assert_array_equal(got["wave"].values, np.full((6, 4, 5), 1.0, np.complex64))
+    assert _files(target) == old
+    with holocorr.set_options(progress=False):
+        rep = to_zarr(_series(NEW_VALUE, "new"), target, overwrite=True)
+    assert (rep.written, rep.skipped) == (0, 3)  # the complete new store, only swapped in
+    np.testing.assert_array_equal(load_dataset(target)["wave"].values, np.full((6, 4, 5), NEW_VALUE, np.complex64))
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
+
+
+# ------------------------------------------------------------------ the reference dataset writer
+
+
+@pytest.mark.slow
+def test_reference_files_are_flushed_before_any_is_published(tmp_path, monkeypatch):
+    import holocorr.simulate.reference as ref
+
+    events = []
+    real_replace = os.replace
+    monkeypatch.setattr(ref, "fsync_file", lambda p: events.append(("fsync", os.path.basename(p))))
+    monkeypatch.setattr(ref, "fsync_dir", lambda p: events.append(("fsync_dir", str(p))))
+
+    def replace(src, dst, *args, **kwargs):
+        if os.path.dirname(os.fspath(dst)) == str(tmp_path):
+            events.append(("replace", os.path.basename(dst)))
+        real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+    manifest = ref.write_reference(tmp_path)
+    monkeypatch.undo()
+    names = list(manifest["files"]) + ["manifest.json"]
+    assert len(names) == 11
+    first_publish = next(i for i, e in enumerate(events) if e[0] == "replace")
+    assert sorted(n for kind, n in events[:first_publish] if kind == "fsync") == sorted(names)
+    published = [n for kind, n in events if kind == "replace"]
+    assert sorted(published) == sorted(names) and published[-1] == "manifest.json"
+    assert events[-1] == ("fsync_dir", str(tmp_path))
+    assert all(v is True for v in ref.verify_reference(tmp_path).values())
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
