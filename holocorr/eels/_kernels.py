@@ -222,58 +222,137 @@ def linear_background(
 # --------------------------------------------------------------------------- #
 # bounded linear least squares, vectorised over pixels
 # --------------------------------------------------------------------------- #
+def _thin_matmul(x: np.ndarray, m: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Product x @ m of a tall x (P, k) and a small m (k, c), in blocks of rows.
+
+    Each block is small enough for one BLAS thread: a multithreaded product
+    of a thin matrix gains little, and on a busy machine each call can stall
+    for milliseconds while OpenBLAS wakes its threads (measured: 5-12 ms per
+    call on a loaded 2-core machine, for products that take 0.1 ms).
+    """
+    p = x.shape[0]
+    if out is None:
+        out = np.empty((p, m.shape[1]), dtype=np.result_type(x, m))
+    # OpenBLAS runs a product of m n k multiply-adds on floor(m n k / 2^18)
+    # threads (at most the cores): below 2^19, on one
+    step = max(1, ((1 << 19) - 1) // max(1, m.shape[0] * m.shape[1]))
+    if p <= step:
+        return np.matmul(x, m, out=out)
+    for c0 in range(0, p, step):
+        np.matmul(x[c0 : c0 + step], m, out=out[c0 : c0 + step])
+    return out
+
+
 def _codes(free: np.ndarray) -> np.ndarray:
     return free.astype(np.int64) @ (1 << np.arange(free.shape[1], dtype=np.int64))
 
 
-def _solve_patterns(
-    a: np.ndarray, b: np.ndarray, free: np.ndarray, shared: bool, cache: dict | None = None
-) -> np.ndarray:
-    """Least-squares solution restricted to each pixel's free set (others 0).
+class _Patterns:
+    """Solutions restricted to free sets for a design shared by every pixel.
 
-    Shared A: pixels are grouped by free set (one sort) and each group is
-    solved with the inverse of its A_FF (kept in `cache` across calls).
-    Per-pixel A: one batched solve of the masked systems F A F + (I - F),
-    F = diag(free), whose solution is A_FF^-1 b_F on the free set and 0
-    elsewhere.
+    One k x k table per free set met: A_FF^-1 (transposed) on the free rows
+    and columns, zeros elsewhere, so theta = b @ table is the solution on the
+    free set with the held coefficients exactly 0. Tables are made in
+    batches (one stacked inverse per free-set size, each A_FF^-1 computed as
+    ``np.linalg.inv(A[F, F])``) and kept for the whole solve.
+    """
+
+    def __init__(self, a: np.ndarray):
+        k = a.shape[0]
+        self.a = a
+        self.k = k
+        self.bits = 1 << np.arange(k, dtype=np.int64)
+        # free set -> table row: a dense lookup for small k, a dict otherwise
+        self.lut = np.full(1 << k, -1, dtype=np.int64) if k <= 16 else None
+        self.index: dict[int, int] = {}
+        self.tab = np.zeros((16, k, k))
+        self.n = 0
+
+    def ids(self, codes: np.ndarray) -> np.ndarray:
+        """Table rows of the free sets `codes` (tables made for the new ones)."""
+        if self.lut is not None:
+            ids = self.lut[codes]
+            miss = ids < 0
+            if miss.any():
+                self._add(np.unique(codes[miss]))
+                ids = self.lut[codes]
+            return ids
+        uniq, inv = np.unique(codes, return_inverse=True)
+        new = [c for c in uniq.tolist() if c not in self.index]
+        if new:
+            self._add(np.array(new, dtype=np.int64))
+        return np.array([self.index[c] for c in uniq.tolist()], dtype=np.int64)[inv]
+
+    def _add(self, new: np.ndarray) -> None:
+        k, n0, m = self.k, self.n, new.size
+        if n0 + m > self.tab.shape[0]:
+            tab = np.zeros((max(2 * self.tab.shape[0], n0 + m), k, k))
+            tab[:n0] = self.tab[:n0]
+            self.tab = tab
+        fsets = ((new[:, None] >> np.arange(k)) & 1).astype(bool)
+        sizes = fsets.sum(axis=1)
+        for size in np.unique(sizes).tolist():
+            if size == 0:
+                continue  # all held: the zero table
+            sel = np.flatnonzero(sizes == size)
+            f = np.nonzero(fsets[sel])[1].reshape(sel.size, size)
+            inv = np.linalg.inv(self.a[f[:, :, None], f[:, None, :]])
+            rows = (n0 + sel)[:, None, None]
+            self.tab[rows, f[:, None, :], f[:, :, None]] = inv
+        if self.lut is not None:
+            self.lut[new] = n0 + np.arange(m)
+        else:
+            self.index.update(zip(new.tolist(), range(n0, n0 + m), strict=True))
+        self.n += m
+
+    def solve(self, b: np.ndarray, free: np.ndarray) -> np.ndarray:
+        """Solutions (P, k): A_FF^-1 b_F on each row's free set F, 0 elsewhere."""
+        p = b.shape[0]
+        if p == 0:
+            return np.zeros((0, self.k))
+        codes = free.astype(np.int64) @ self.bits
+        if p == 1 or not (codes != codes[0]).any():
+            g = int(self.ids(codes[:1])[0])  # (may grow self.tab)
+            return _thin_matmul(b, self.tab[g])
+        ids = self.ids(codes)
+        # group the rows by free set (a radix sort for 16-bit keys)
+        order = np.argsort(ids.astype(np.uint16) if self.n <= 1 << 16 else ids, kind="stable")
+        sid = ids[order]
+        starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
+        ends = np.r_[starts[1:], p]
+        bs = b[order]
+        ts = np.empty((p, self.k))
+        big = ends - starts >= _GROUP
+        tab = self.tab
+        # large groups: one product each; the rest: one batched product
+        for st, en, g in zip(starts[big].tolist(), ends[big].tolist(), sid[starts[big]].tolist(), strict=True):
+            _thin_matmul(bs[st:en], tab[g], out=ts[st:en])
+        if not big.all():
+            small = np.flatnonzero(np.repeat(~big, ends - starts))
+            ts[small] = np.matmul(bs[small, None, :], tab[sid[small]])[:, 0, :]
+        theta = np.empty((p, self.k))
+        theta[order] = ts
+        return theta
+
+
+_GROUP = 8  # free-set groups at least this large get their own matrix product
+
+
+def _solve_masked(a: np.ndarray, b: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Per-pixel A: the masked systems F A F + (I - F), F = diag(free), in one batched solve.
+
+    Their solution is A_FF^-1 b_F on the free set and 0 elsewhere.
     """
     p, k = b.shape
     theta = np.zeros((p, k))
-    if p == 0:
-        return theta
-    if not shared:
-        eye = np.eye(k)
-        for c0 in range(0, p, 8192):
-            fr = free[c0 : c0 + 8192]
-            both = fr[:, :, None] & fr[:, None, :]
-            m = np.where(both, a[c0 : c0 + 8192], eye)
-            rhs = np.where(fr, b[c0 : c0 + 8192], 0.0)
-            theta[c0 : c0 + 8192] = np.linalg.solve(m, rhs[:, :, None])[:, :, 0]
-        return theta
-    cache = {} if cache is None else cache
-    codes = _codes(free)
-    order = np.argsort(codes, kind="stable")
-    sc = codes[order]
-    bs = b[order]
-    ts = np.zeros((p, k))
-    starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
-    ends = np.r_[starts[1:], p]
-    bits = np.arange(k)
-    for st, en in zip(starts.tolist(), ends.tolist(), strict=True):
-        code = int(sc[st])
-        hit = cache.get(code)
-        if hit is None:
-            f = np.flatnonzero((code >> bits) & 1)
-            hit = cache[code] = (f, np.linalg.inv(a[np.ix_(f, f)]).T if f.size else None)
-        f, inv_t = hit
-        if f.size:
-            ts[st:en, f] = bs[st:en, f] @ inv_t
-    theta[order] = ts
+    eye = np.eye(k)
+    for c0 in range(0, p, 8192):
+        fr = free[c0 : c0 + 8192]
+        both = fr[:, :, None] & fr[:, None, :]
+        m = np.where(both, a[c0 : c0 + 8192], eye)
+        rhs = np.where(fr, b[c0 : c0 + 8192], 0.0)
+        theta[c0 : c0 + 8192] = np.linalg.solve(m, rhs[:, :, None])[:, :, 0]
     return theta
-
-
-def _matvec(a: np.ndarray, theta: np.ndarray, shared: bool) -> np.ndarray:
-    return theta @ a.T if shared else np.einsum("pkl,pl->pk", a, theta)
 
 
 def solve_constrained(
@@ -287,17 +366,28 @@ def solve_constrained(
 
     This is the normal-equation form of a (weighted) least-squares problem
     per pixel, so after one pass over the data every step works on k x k
-    matrices only. The Lawson-Hanson active-set method runs on all pixels at
-    once: from a feasible point, the reduced problem on the free set is
-    solved (one batched solve); a pixel whose solution leaves the feasible
-    region steps towards it until the first coefficient reaches 0, which
-    leaves the free set; a feasible pixel frees the held coefficient with
-    the largest gradient, or is done when none would lower the objective.
-    A warm start (a few steps that drop all negative coefficients at once,
-    clipped to a feasible point) leaves most pixels at the optimum, so the
-    Lawson-Hanson steps only confirm them. Pixels still running after `max_iter`
-    steps (3 k by default; cycling by round-off) are solved one by one
-    with scipy's bounded-variable least squares (BVLS).
+    matrices only. Every pixel's result is its exact minimiser, found by
+    active-set steps that all pixels take at once; a pixel stops when its
+    free set passes the optimality (KKT) test: the free constrained
+    coefficients of the reduced solution are positive and no held one has a
+    gradient that would lower the objective (above 1e-10 max|b|).
+
+    A warm start comes first: every pixel starts from the free set of the
+    problem of the summed pixels (shared A), or of its own unconstrained
+    solution, and a few cheap steps drop all negative coefficients at once
+    and free the held one with the largest gradient. The pixels not yet at
+    the optimum then go from a feasible point through the Lawson-Hanson
+    iteration: the reduced problem on the free set is solved; a pixel whose
+    solution leaves the feasible region steps towards it until the first
+    coefficient reaches 0, which leaves the free set; a feasible pixel frees
+    the held coefficient with the largest gradient, or is done when none
+    would lower the objective. Pixels still running after `max_iter` steps
+    (3 k by default; cycling by round-off) are solved one by one with
+    scipy's bounded-variable least squares (BVLS).
+
+    With a shared A the reduced solutions use one A_FF^-1 per free set (a
+    product per group of pixels with the same free set); with a per-pixel A
+    one batched solve of masked systems.
 
     Parameters
     ----------
@@ -308,7 +398,7 @@ def solve_constrained(
     constrained : (k,) bool
         Which coefficients must be >= 0.
     max_iter : int, optional
-        Steps before the exact fallback.
+        Lawson-Hanson steps before the exact fallback.
 
     Returns
     -------
@@ -321,81 +411,102 @@ def solve_constrained(
     shared = a.ndim == 2
     p, k = b.shape
     cons = np.asarray(constrained, dtype=bool)
+    b = np.asarray(b, dtype=np.float64)
     free = np.ones((p, k), dtype=bool)
-    cache: dict = {}
-    s = _solve_patterns(a, b, free, shared, cache)
+    pat = _Patterns(a) if shared else None
+    at = np.ascontiguousarray(a.T) if shared else None
+
+    def solve(aa, bb, fr):
+        return pat.solve(bb, fr) if shared else _solve_masked(aa, bb, fr)
+
+    def matvec(aa, th):
+        return _thin_matmul(th, at) if shared else np.einsum("pkl,pl->pk", aa, th)
+
+    if p == 0:
+        return np.zeros((0, k)), free, 0
     if not cons.any():
-        return s, free, 0
-    scale = np.maximum(np.abs(b).max(axis=1), _TINY)
+        return solve(a, b, free), free, 0
     max_iter = 3 * k if max_iter is None else max_iter
-    # warm start: a few cheap steps that drop every negative coefficient at
-    # once and free the best held one (fast, but it can cycle) ...
-    free = ~cons[None, :] | (s > 0)
-    s = _solve_patterns(a, b, free, shared, cache)
-    todo = np.arange(p)
-    for _ in range(6):
-        st, fr = s[todo], free[todo]
-        neg = cons[None, :] & fr & (st <= 0)
-        grad = b[todo] - _matvec(a if shared else a[todo], np.where(neg, 0.0, st), shared)
-        cand = cons[None, :] & ~fr & (grad > 1e-10 * scale[todo, None]) & ~neg.any(axis=1)[:, None]
-        busy = neg.any(axis=1) | cand.any(axis=1)
-        todo, neg, cand, grad, fr = todo[busy], neg[busy], cand[busy], grad[busy], fr[busy]
-        if todo.size == 0:
-            break
+    tol = 1e-10 * np.maximum(np.abs(b).max(axis=1), _TINY)
+    theta = np.zeros((p, k))
+    if shared and p > 1:
+        # the free set of the summed problem, a start shared by all pixels
+        _, f0, _ = solve_constrained(a, b.sum(axis=0, keepdims=True), cons, max_iter=max_iter)
+        fr = np.broadcast_to(f0, (p, k)).copy()
+    else:
+        # the positive coefficients of the unconstrained solution
+        fr = ~cons[None, :] | (solve(a, b, free) > 0)
+    # running pixels: original index, b, tolerance, free set (and own A)
+    idx, bt, tl, aa = np.arange(p), b, tol, a
+    # warm-start steps: drop every negative coefficient at once, free the best
+    # held one; a pixel whose free set passes the optimality test is done
+    for step in range(_WARM):
+        s = solve(aa, bt, fr)
+        neg = cons & fr & (s <= 0)
+        anyneg = neg.any(axis=1)
+        th = np.where(neg, 0.0, s)
+        grad = bt - matvec(aa, th)
+        cand = cons & ~fr & (grad > tl[:, None])
+        anycand = cand.any(axis=1)
+        busy = anyneg | anycand
+        if not busy.all():
+            done = np.flatnonzero(~busy)
+            theta[idx[done]] = s[done]
+            free[idx[done]] = fr[done]
         fr &= ~neg
-        j = np.argmax(np.where(cand, grad, -np.inf), axis=1)
-        more = np.flatnonzero(cand.any(axis=1))
-        fr[more, j[more]] = True
-        free[todo] = fr
-        s[todo] = _solve_patterns(a if shared else a[todo], b[todo], fr, shared, cache)
-    # ... then, for the pixels not yet at the optimum (the others passed the
-    # optimality test above), a feasible point for the Lawson-Hanson iteration
-    neg = cons[None, :] & free & (s <= 0)
-    theta = np.where(neg, 0.0, s)
-    free &= ~neg
-    for _ in range(max_iter):
-        if todo.size == 0:
+        # the last step leaves a feasible Lawson-Hanson state: th >= 0 on fr
+        more = np.flatnonzero(anycand if step < _WARM - 1 else anycand & ~anyneg)
+        fr[more, np.argmax(np.where(cand[more], grad[more], -np.inf), axis=1)] = True
+        if not busy.all():
+            idx, bt, tl, fr, th = idx[busy], bt[busy], tl[busy], fr[busy], th[busy]
+            aa = aa if shared else aa[busy]
+        if idx.size == 0:
             break
-        sub_a = a if shared else a[todo]
-        fr, th = free[todo], theta[todo]
-        sol = _solve_patterns(sub_a, b[todo], fr, shared, cache)
-        bad = cons[None, :] & fr & (sol <= 0)
+    for _ in range(max_iter):
+        if idx.size == 0:
+            break
+        sol = solve(aa, bt, fr)
+        bad = cons & fr & (sol <= 0)
         infeasible = bad.any(axis=1)
+        keep = infeasible.copy()
         # infeasible pixels: step from th towards sol until a coefficient hits 0
         if infeasible.any():
             ti, si, bi = th[infeasible], sol[infeasible], bad[infeasible]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(bi, ti / (ti - si), np.inf)
-            alpha = np.clip(np.min(ratio, axis=1), 0.0, 1.0)
+            ratio = np.where(bi, ti / np.maximum(ti - si, _TINY), np.inf)
+            jmin = np.argmin(ratio, axis=1)
+            alpha = np.clip(ratio[np.arange(ratio.shape[0]), jmin], 0.0, 1.0)
             new = ti + alpha[:, None] * (si - ti)
-            tol = 1e-12 * np.maximum(np.abs(new).max(axis=1, keepdims=True), _TINY)
-            hit = cons[None, :] & (new <= tol)
-            hit[np.arange(hit.shape[0]), np.argmin(np.where(bi, ratio, np.inf), axis=1)] = True
+            lim = 1e-12 * np.maximum(np.abs(new).max(axis=1, keepdims=True), _TINY)
+            hit = cons & (new <= lim)
+            hit[np.arange(hit.shape[0]), jmin] = True
             new[hit] = 0.0
-            rows = todo[infeasible]
-            theta[rows] = new
-            free[rows] = fr[infeasible] & ~hit
+            th[infeasible] = new
+            fr[infeasible] &= ~hit
         # feasible pixels: accept, then free the best held coefficient or finish
         ok = ~infeasible
         if ok.any():
-            rows = todo[ok]
-            theta[rows] = sol[ok]
-            grad = b[rows] - _matvec(a if shared else a[rows], theta[rows], shared)
-            cand = cons[None, :] & ~free[rows] & (grad > 1e-10 * scale[rows, None])
+            so, fo = sol[ok], fr[ok]
+            th[ok] = so
+            grad = bt[ok] - matvec(aa if shared else aa[ok], so)
+            cand = cons & ~fo & (grad > tl[ok, None])
             more = cand.any(axis=1)
             j = np.argmax(np.where(cand, grad, -np.inf), axis=1)
-            r2 = rows[more]
-            free[r2, j[more]] = True
-            done = rows[~more]
-            keep = ~np.isin(todo, done)
-            todo = todo[keep]
-        if todo.size == 0:
-            break
-    bad = todo
-    if bad.size:
-        theta[bad], free[bad] = _exact(a if shared else a[bad], b[bad], cons, shared)
+            r_ok = np.flatnonzero(ok)
+            fr[r_ok[more], j[more]] = True
+            fin = r_ok[~more]
+            theta[idx[fin]] = so[~more]
+            free[idx[fin]] = fo[~more]
+            keep[r_ok[more]] = True
+        if not keep.all():
+            idx, bt, tl, fr, th = idx[keep], bt[keep], tl[keep], fr[keep], th[keep]
+            aa = aa if shared else aa[keep]
+    if idx.size:
+        theta[idx], free[idx] = _exact(aa, bt, cons, shared)
     theta[~free] = 0.0
-    return theta, free, int(bad.size)
+    return theta, free, int(idx.size)
+
+
+_WARM = 6  # warm-start steps before the Lawson-Hanson iteration
 
 
 def _exact(a, b, cons, shared):
@@ -491,48 +602,75 @@ def pattern_variances(
 ) -> np.ndarray:
     """Sandwich variances h^T (X^T W diag(y) W X) h for a shared design, from the data.
 
-    For each pixel with active set F, h = A_F^-1 g_F (one small solve per
-    distinct active set). M = X^T W diag(y) W X is accumulated in the
-    orthonormalised basis B = W X L^-T (A = L L^T), where it is close to a
-    multiple of the identity, so one float32 product of the spectra with
-    the k (k + 1) / 2 column products of B is accurate even for
-    near-collinear columns; then h^T M h = (L^T h)^T M_B (L^T h). Blocks of
-    `chunk` contiguous spectra, no gathers. A combination with no active
-    coefficient gets its unconstrained variance. ``on_block(rows, yb)`` is
-    called with every block (for the chi-square). Unit gain.
+    For each pixel with active set F, h = A_F^-1 g_F (one stacked solve per
+    active-set size), and the variance is sum_i y_i (W X h)_i^2: with the
+    pixels grouped by active set, one float64 product of their spectra with
+    the (n, q) table (W X h)^2 of that set. The terms are all >= 0, so the
+    sums are exact to float64 rounding (no k x k matrix per pixel, no
+    cancellation). A combination with no active coefficient gets its
+    unconstrained variance. The groups are gathered in blocks of rows;
+    ``on_block(rows, yb)`` is called first with every block of `chunk`
+    contiguous spectra (for the chi-square). Unit gain.
+
+    Parameters
+    ----------
+    y : (P, n)
+        Counts (float32 or float64).
+    wx : (n, k)
+        W X (the weighted design).
+    a : (k, k)
+        X^T W X.
+    free : (P, k) bool
+        Active sets.
+    combos : (k, q)
+        Columns of combination weights.
+
+    Returns
+    -------
+    (P, q) variances.
     """
     p, k = free.shape
     q = combos.shape[1]
-    iu = np.triu_indices(k)
-    low = np.linalg.cholesky(a)
-    bb = np.linalg.solve(low, wx.T).T  # W X L^-T
-    pair_cols = (bb[:, iu[0]] * bb[:, iu[1]]).astype(y.dtype)
+    if on_block is not None:
+        for c0 in range(0, p, chunk):
+            rows = slice(c0, min(p, c0 + chunk))
+            on_block(rows, y[rows])
     codes = _codes(free)
     uniq, which = np.unique(codes, return_inverse=True)
-    h_full = np.linalg.solve(a, combos)
+    fsets = ((uniq[:, None] >> np.arange(k)) & 1).astype(bool)
     h_tab = np.zeros((uniq.size, k, q))
-    nonzero = combos != 0
-    for u, code in enumerate(uniq):
-        fset = (int(code) >> np.arange(k)) & 1
-        f = np.flatnonzero(fset)
-        if f.size:
-            h_tab[u][f] = np.linalg.solve(a[np.ix_(f, f)], combos[f])
-        none_active = (fset.astype(np.float64) @ nonzero) == 0
-        h_tab[u][:, none_active] = h_full[:, none_active]
-    u_tab = np.einsum("ji,ujq->uiq", low, h_tab)  # L^T h
+    sizes = fsets.sum(axis=1)
+    for size in np.unique(sizes).tolist():
+        if size == 0:
+            continue
+        sel = np.flatnonzero(sizes == size)
+        f = np.nonzero(fsets[sel])[1].reshape(sel.size, size)
+        h_tab[sel[:, None], f, :] = np.linalg.solve(a[f[:, :, None], f[:, None, :]], combos[f])
+    none_active = (fsets.astype(np.float64) @ (combos != 0)) == 0  # (U, q)
+    h_tab = np.where(none_active[:, None, :], np.linalg.solve(a, combos)[None], h_tab)
+    wx = np.ascontiguousarray(wx, dtype=np.float64)
+    # pixels in the order of their active sets, gathered a block at a time
+    order = np.argsort(which, kind="stable")
+    ends = np.cumsum(np.bincount(which, minlength=uniq.size))
+    var_sorted = np.empty((p, q))
+    g, step = 0, max(1, _GATHER_BYTES // max(1, 8 * y.shape[1]))
+    for s0 in range(0, p, step):
+        s1 = min(p, s0 + step)
+        yg = np.asarray(y[order[s0:s1]], dtype=np.float64)
+        while g < uniq.size:
+            g0, g1 = max(int(ends[g - 1]) if g else 0, s0), min(int(ends[g]), s1)
+            if g1 > g0:
+                w = wx @ h_tab[g]
+                _thin_matmul(yg[g0 - s0 : g1 - s0], w * w, out=var_sorted[g0:g1])
+            if ends[g] > s1:
+                break
+            g += 1
     var = np.empty((p, q))
-    for c0 in range(0, p, chunk):
-        rows = slice(c0, min(p, c0 + chunk))
-        yb = y[rows]
-        mp = (yb @ pair_cols).astype(np.float64)
-        m = np.empty((mp.shape[0], k, k))
-        m[:, iu[0], iu[1]] = mp
-        m[:, iu[1], iu[0]] = mp
-        uu = u_tab[which[rows]]
-        var[rows] = np.sum(uu * (m @ uu), axis=1)
-        if on_block is not None:
-            on_block(rows, yb)
+    var[order] = var_sorted
     return np.maximum(var, 0.0)
+
+
+_GATHER_BYTES = 1 << 22  # float64 spectra gathered at a time by pattern_variances
 
 
 # --------------------------------------------------------------------------- #
