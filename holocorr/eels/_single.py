@@ -56,6 +56,8 @@ SPLICE_GAP_EV = 1.0
 #: per-row correlation on holocorr's simulator rises from 0.93 to 0.955 (0.96 is
 #: the exact-shape limit) with the same ratio bias (measured on 7 frames)
 STAGE_B_SLOPE = False
+#: pixels per block of the per-pixel (stage B) fits
+_BLOCK = 2048
 #: the dose ratio is measured over this many eV of overlap just above the splice
 RATIO_WIDTH_EV = 5.0
 
@@ -90,22 +92,34 @@ def splice_and_deconvolve(core, core_e, step, lvals, low_e, low_step, pos_ev, fw
     o0 = core_e[0] + SPLICE_GAP_EV
     o1 = float(np.min(low_e[-1] - pos)) - low_step
     ov = (core_e >= o0) & (core_e <= o1)
-    l_ov = K.area_resample(low_rows, low_e, low_step, core_e[ov][None, :] + pos[:, None], step)
-    c_ov = np.asarray(core[:, ov], dtype=np.float64)
     # the dose ratio where the splice is made (its first RATIO_WIDTH_EV), and
-    # its change across the whole overlap as a consistency check
-    near = core_e[ov] <= o0 + RATIO_WIDTH_EV
-    ratio = float(c_ov[:, near].sum() / l_ov[:, near].sum())
-    far = core_e[ov] >= o1 - RATIO_WIDTH_EV
-    ratio_far = float(c_ov[:, far].sum() / max(l_ov[:, far].sum(), 1e-300)) if far.any() else ratio
-    l_below = K.area_resample(low_rows, low_e, low_step, below[None, :] + pos[:, None], step)
-    j = np.concatenate([ratio * l_below, np.asarray(core, dtype=np.float64)], axis=1)
+    # its change across the whole overlap as a consistency check (sums over blocks)
+    e_ov = core_e[ov]
+    near = e_ov <= o0 + RATIO_WIDTH_EV
+    far = e_ov >= o1 - RATIO_WIDTH_EV
+    sums = np.zeros(4)  # core near, low near, core far, low far
+    for c0 in range(0, p, _BLOCK):
+        r = slice(c0, min(p, c0 + _BLOCK))
+        l_ov = K.area_resample(low_rows[r], low_e, low_step, e_ov[None, :] + pos[r, None], step)
+        c_ov = np.asarray(core[r][:, ov], dtype=np.float64)
+        sums += [c_ov[:, near].sum(), l_ov[:, near].sum(), c_ov[:, far].sum(), l_ov[:, far].sum()]
+    ratio = float(sums[0] / sums[1])
+    ratio_far = float(sums[2] / max(sums[3], 1e-300)) if far.any() else ratio
     energy = np.concatenate([below, core_e])
+    nn = energy.size
     zpos = np.full(p, -energy[0] / step)
-    zl = mirror_rows(j, zpos)
-    i0 = zl.sum(axis=1)
     fw = np.broadcast_to(np.asarray(fwhm_ch, dtype=np.float64) * (low_step / step), (p,))
-    s = K.fourier_log(j, zl, zpos, i0, fw)
+    j = np.empty((p, nn))
+    s = np.empty((p, nn))
+    i0 = np.empty(p)
+    for c0 in range(0, p, _BLOCK):
+        r = slice(c0, min(p, c0 + _BLOCK))
+        l_below = K.area_resample(low_rows[r], low_e, low_step, below[None, :] + pos[r, None], step)
+        j[r, :n_below] = ratio * l_below
+        j[r, n_below:] = core[r]
+        zl = mirror_rows(j[r], zpos[r])
+        i0[r] = zl.sum(axis=1)
+        s[r] = K.fourier_log(j[r], zl, zpos[r], i0[r], fw[r])
     return {
         "energy": energy,
         "s": s,
@@ -214,31 +228,40 @@ def two_stage_fit(s, j, e, step, edge_cols, col_comp, li_comp, spatial_shape, sh
             (li_w @ edge_cols[:, li_cols].T) / np.where(li_area > 0, li_area, 1.0)[:, None],
             default[None, :],
         )
-    other = th[:, :k_e][:, ~li_cols] @ edge_cols[:, ~li_cols].T
-    back = th[:, k_e:] @ bg.T
-    cols = [li_shape, other, back] + ([back * np.log(e / ec)[None, :]] if STAGE_B_SLOPE else [])
-    d = np.stack(cols, axis=2)  # (P, n, 3 or 4)
-    norm = np.sqrt(np.einsum("n,pnk->pk", w, d * d))
-    dead = ~(norm > 0) | ~np.isfinite(norm)
-    norm = np.where(dead, 1.0, norm)
-    dn = d / norm[:, None, :]
-    aa = np.einsum("pnk,n,pnl->pkl", dn, w, dn)
-    idx = np.arange(d.shape[2])
-    aa[:, idx, idx] += dead  # a column that is all zero gets coefficient 0
-    bb = np.einsum("pn,n,pnk->pk", s, w, dn)
-    ainv = np.linalg.inv(aa)
-    coef = np.einsum("pkl,pl->pk", ainv, bb)
-    g = np.einsum("pkl,pnl,n->pkn", ainv, dn, w)  # coef = g @ s
-    var = gain * np.einsum("pkn,pn->pk", g * g, np.maximum(j, 1.0))
-    coef = np.where(dead, 0.0, coef) / norm
-    var = np.where(dead, 0.0, var) / norm**2
-    model = np.einsum("pnk,pk->pn", d, coef)
-    chi2 = np.sum((s - model) ** 2 / (gain * np.maximum(j, 1.0)), axis=1) / max(n - d.shape[2], 1)
+    nk = 4 if STAGE_B_SLOPE else 3
+    coef = np.zeros((p, nk))
+    var = np.zeros((p, nk))
+    chi2 = np.zeros(p)
+    weights = np.zeros((p, n))
+    # per-pixel designs in blocks, so that memory stays ~ a few (block, n, k) arrays
+    for c0 in range(0, p, _BLOCK):
+        r = slice(c0, min(p, c0 + _BLOCK))
+        other = th[r, :k_e][:, ~li_cols] @ edge_cols[:, ~li_cols].T
+        back = th[r, k_e:] @ bg.T
+        cols = [li_shape[r], other, back] + ([back * np.log(e / ec)[None, :]] if STAGE_B_SLOPE else [])
+        d = np.stack(cols, axis=2)  # (block, n, nk)
+        norm = np.sqrt(np.einsum("n,pnk->pk", w, d * d))
+        dead = ~(norm > 0) | ~np.isfinite(norm)
+        norm = np.where(dead, 1.0, norm)
+        dn = d / norm[:, None, :]
+        aa = np.einsum("pnk,n,pnl->pkl", dn, w, dn)
+        idx = np.arange(nk)
+        aa[:, idx, idx] += dead  # a column that is all zero gets coefficient 0
+        bb = np.einsum("pn,n,pnk->pk", s[r], w, dn)
+        ainv = np.linalg.inv(aa)
+        cf = np.einsum("pkl,pl->pk", ainv, bb)
+        g = np.einsum("pkl,pnl,n->pkn", ainv, dn, w)  # cf = g @ s
+        vr = gain * np.einsum("pkn,pn->pk", g * g, np.maximum(j[r], 1.0))
+        coef[r] = np.where(dead, 0.0, cf) / norm
+        var[r] = np.where(dead, 0.0, vr) / norm**2
+        weights[r] = np.where(dead[:, :1], 0.0, g[:, 0, :] / norm[:, :1]) / step
+        model = np.einsum("pnk,pk->pn", d, coef[r])
+        chi2[r] = np.sum((s[r] - model) ** 2 / (gain * np.maximum(j[r], 1.0)), axis=1) / max(n - nk, 1)
     return {
         "li": coef[:, 0] / step,  # unit-area shape per eV -> counts over the channels
         "li_var": var[:, 0] / step**2,
         # li = li_weights @ s (per pixel): for the full error propagation (li_variance)
-        "li_weights": np.where(dead[:, :1], 0.0, g[:, 0, :] / norm[:, :1]) / step,
+        "li_weights": weights,
         "theta": coef,
         "theta_var": var,
         "chi2": chi2,
