@@ -258,13 +258,13 @@ def read_store(path: Path, ext: str, *, lazy: bool) -> xr.Dataset:
 
 # ----------------------------------------------------------------------------- writing
 def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some filesystems refuse fsync on dirs
-        pass
-    finally:
-        os.close(fd)
+    """Flush a file (errors raise: the caller must not publish it) or a folder (best effort)."""
+    from .._atomic import fsync_dir, fsync_file
+
+    if path.is_dir():
+        fsync_dir(path)
+    else:
+        fsync_file(path)
 
 
 def _fsync_tree(root: Path) -> None:
