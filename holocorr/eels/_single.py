@@ -51,11 +51,6 @@ LCPL_OFFSETS = (-1.0, 0.0, 1.0)
 MIN_OVERLAP_EV = 5.0
 #: the first core-loss channels above the splice are skipped by this much [eV]
 SPLICE_GAP_EV = 1.0
-#: stage B fits a fourth column, background x ln E (a local change of the exponent).
-#: Off: that column is nearly degenerate with Li K over 45-75 eV; without it the
-#: per-row correlation on holocorr's simulator rises from 0.93 to 0.955 (0.96 is
-#: the exact-shape limit) with the same ratio bias (measured on 7 frames)
-STAGE_B_SLOPE = False
 #: pixels per block of the per-pixel (stage B) fits
 _BLOCK = 2048
 #: the dose ratio is measured over this many eV of overlap just above the splice
@@ -186,7 +181,7 @@ def two_stage_fit(s, j, e, step, edge_cols, col_comp, li_comp, spatial_shape, sh
     -------
     dict: ``li`` (P,) Li K amplitude [counts of single scattering in the
     shape's first 30 eV, see holocorr.eels.edges], ``li_var``
-    (P,), ``theta`` (P, 4) stage-B coefficients, ``theta_var`` (P, 4),
+    (P,), ``theta`` (P, 3) stage-B coefficients, ``theta_var`` (P, 3),
     ``chi2`` (P,), ``shape_amp`` (P, n_comp) stage-A amplitudes of every
     component, ``exps`` the LCPL exponents.
     """
@@ -228,7 +223,10 @@ def two_stage_fit(s, j, e, step, edge_cols, col_comp, li_comp, spatial_shape, sh
             (li_w @ edge_cols[:, li_cols].T) / np.where(li_area > 0, li_area, 1.0)[:, None],
             default[None, :],
         )
-    nk = 4 if STAGE_B_SLOPE else 3
+    # three columns: a fourth, background x ln E, is nearly degenerate with Li K
+    # over 45-75 eV; with it the per-row correlation on holocorr's simulator was
+    # 0.93 instead of 0.955 (0.96 is the exact-shape limit), at the same bias
+    nk = 3
     coef = np.zeros((p, nk))
     var = np.zeros((p, nk))
     chi2 = np.zeros(p)
@@ -238,7 +236,7 @@ def two_stage_fit(s, j, e, step, edge_cols, col_comp, li_comp, spatial_shape, sh
         r = slice(c0, min(p, c0 + _BLOCK))
         other = th[r, :k_e][:, ~li_cols] @ edge_cols[:, ~li_cols].T
         back = th[r, k_e:] @ bg.T
-        cols = [li_shape[r], other, back] + ([back * np.log(e / ec)[None, :]] if STAGE_B_SLOPE else [])
+        cols = [li_shape[r], other, back]
         d = np.stack(cols, axis=2)  # (block, n, nk)
         norm = np.sqrt(np.einsum("n,pnk->pk", w, d * d))
         dead = ~(norm > 0) | ~np.isfinite(norm)

@@ -1038,10 +1038,9 @@ def _single_attrs(res: dict, window, comps: list[_Comp], gain: float, shape_wind
 
 
 def _single_dataset(sp: Spectra, res: dict, dt) -> xr.Dataset:
-    k = res["theta"].shape[1]
-    names = ["Li K", "other edges", "background", "background slope"][:k]
-    kinds = ["edge", "edge", "background", "background"][:k]
-    scale = np.array([1.0 / sp.step] + [1.0] * (k - 1))  # Li K in counts (see _single.two_stage_fit)
+    names = ["Li K", "other edges", "background"]
+    kinds = ["edge", "edge", "background"]
+    scale = np.array([1.0 / sp.step, 1.0, 1.0])  # Li K in counts (see _single.two_stage_fit)
     amp = res["theta"] * scale
     err = np.sqrt(res["theta_var"]) * scale
     comp = xr.DataArray(
