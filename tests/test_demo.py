@@ -45,9 +45,28 @@ def test_demo_recovers_truth(tmp_path, capsys):
         assert (out / name).stat().st_size > 500, name
     prov = json.loads((out / "provenance.json").read_text())
     assert all(v["sha256"].startswith("sha256:") for v in prov["inputs"].values())
+    # warnings are held back until the progress bar is done, named by step, and kept in the results
+    assert summary["warnings"] and all(set(w) == {"step", "message"} for w in summary["warnings"])
+    assert {w["step"] for w in summary["warnings"]} <= set(summary_steps())
     html = (out / "report.html").read_text()
+    assert "<h2>Warnings</h2>" in html and f"<b>{summary['warnings'][0]['step']}</b>" in html
     assert "data:image/png;base64," in html and "potential_front_nm" in html
     text = capsys.readouterr().out
     assert "Li front" in text and f"verdict: {summary['origin']['verdict']}" in text
     # a second run refuses to write into the results without --overwrite
     assert main(["demo", "-o", str(out), "-q"]) == 3
+
+
+def summary_steps():
+    return [
+        "reconstruct pristine",
+        "reconstruct charged",
+        "thickness",
+        "potential change",
+        "potential profile",
+        "Li profile",
+        "compare",
+        "electrode potential vs MIP",
+        "figures",
+        "report",
+    ]

@@ -8,6 +8,7 @@ import json
 import math
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,9 @@ import xarray as xr
 
 from .. import _atomic
 from .._provenance import file_sha256, jsonable
+from .._validate import user_stacklevel
 from .._version import __version__
-from ..errors import HolocorrError, ParameterError
+from ..errors import HolocorrError, HolocorrWarning, ParameterError
 from .config import SCHEMA, Config, ConfigError
 
 __all__ = ["Results", "PipelineError", "run"]
@@ -95,24 +97,37 @@ def _check_output_folder(out: Path, overwrite: bool) -> None:
 
 
 class _Steps:
+    """Runs the steps under one progress bar and holds back their warnings.
+
+    A holocorr warning raised inside a step is recorded (step, message) and
+    shown only when the bar is closed, prefixed with the step's name, so that
+    messages do not break the bar; the list goes into ``summary.json`` and
+    the report. The caller's warning filters apply as usual (ignored
+    warnings are not recorded, ``error`` still raises at once).
+    """
+
     def __init__(self, names, progress):
         from tqdm.auto import tqdm
 
         self.bar = tqdm(total=len(names), disable=not progress, desc="holocorr pipeline", unit="step")
         self.done: list[str] = []
+        self.warnings: list[dict[str, str]] = []
+        self._shown = 0
 
     def run(self, name, func, *args, **kw):
         self.bar.set_postfix_str(name)
         try:
-            out = func(*args, **kw)
+            with warnings.catch_warnings(record=True) as caught:
+                out = func(*args, **kw)
+            self._keep(name, caught)
         except HolocorrError as exc:
-            self.bar.close()
+            self.close()
             raise PipelineError(
                 f"step '{name}' failed: {exc} Results of the earlier steps "
                 f"({', '.join(self.done) or 'none'}) are intact."
             ) from exc
         except Exception as exc:  # an unexpected failure is still reported by step
-            self.bar.close()
+            self.close()
             raise PipelineError(
                 f"step '{name}' failed unexpectedly ({type(exc).__name__}: {exc}). Results "
                 f"of the earlier steps ({', '.join(self.done) or 'none'}) are intact. "
@@ -122,8 +137,19 @@ class _Steps:
         self.bar.update()
         return out
 
+    def _keep(self, name, caught):
+        for w in caught:
+            if issubclass(w.category, HolocorrWarning):
+                self.warnings.append({"step": name, "message": str(w.message)})
+            else:  # not ours: pass it on unchanged
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
     def close(self):
+        """Close the bar, then show the warnings held back so far (once each)."""
         self.bar.close()
+        for item in self.warnings[self._shown :]:
+            warnings.warn(f"{item['step']}: {item['message']}", HolocorrWarning, stacklevel=user_stacklevel())
+        self._shown = len(self.warnings)
 
 
 def run(config: Config, *, progress: bool = True) -> Results:
@@ -362,6 +388,7 @@ def run(config: Config, *, progress: bool = True) -> Results:
 
     def report():
         summary["runtime_s"] = time.perf_counter() - t0
+        summary["warnings"] = list(steps.warnings)
         truth = _truth_for(inputs)
         if truth is not None:
             summary["truth"] = truth
@@ -462,7 +489,7 @@ def _report_html(summary: dict, c: Config, files: dict, out: Path) -> str:
     rows = []
     truth = summary.get("truth", {})
     for key, val in summary.items():
-        if key in ("truth", "config"):
+        if key in ("truth", "config", "warnings"):
             continue
         t = truth.get(key) if isinstance(truth, dict) else None
         rows.append(
@@ -479,6 +506,14 @@ def _report_html(summary: dict, c: Config, files: dict, out: Path) -> str:
             )
     params = html.escape(json.dumps(jsonable(c.values), indent=2))
     outs = "".join(f"<li>{html.escape(n)}</li>" for n in files)
+    warns = summary.get("warnings") or []
+    warn_html = (
+        "<h2>Warnings</h2><ul>"
+        + "".join(f"<li><b>{html.escape(w['step'])}</b>: {html.escape(w['message'])}</li>" for w in warns)
+        + "</ul>"
+        if warns
+        else "<h2>Warnings</h2><p>none</p>"
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>holocorr report</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse}}
@@ -488,6 +523,7 @@ td,th{{border:1px solid #ccc;padding:0.2em 0.6em;text-align:left}}pre{{backgroun
 <p>holocorr {html.escape(__version__)}; results in <code>{html.escape(str(out))}</code>.</p>
 <h2>Results</h2>
 <table><tr><th>quantity</th><th>value</th><th>truth (reference data)</th></tr>{"".join(rows)}</table>
+{warn_html}
 <h2>Figures</h2>{"".join(imgs)}
 <h2>Parameters</h2><pre>{params}</pre>
 <h2>Files</h2><ul>{outs}</ul>
