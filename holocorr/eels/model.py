@@ -1305,6 +1305,13 @@ def li_map(
         alignment ``energy_shift`` [eV]; for ``"model"`` ``amplitude`` and
         ``amplitude_error`` of every component and ``reduced_chi2``; for a
         matrix-edge normalisation ``normaliser`` and ``normaliser_error``.
+        On the ``"fourier-log"`` route ``amplitude`` holds the stage-B
+        columns (Li K, other edges, background) and ``reduced_chi2`` compares
+        the residuals of the single-scattering fit with the Poisson variance
+        of the measured counts per channel; the energy alignment and the
+        deconvolution smooth the noise from channel to channel, so values
+        well below 1 are normal (0.27 on the bundled frame): compare it
+        between pixels, not with 1.
         Every choice (windows, components, normalisation, alignment,
         constraints, exponents) is recorded in attrs, plus provenance.
 
