@@ -62,7 +62,7 @@ def overlap_ev(core_start: float, low_stop: float) -> float:
     return float(low_stop - core_start - SPLICE_GAP_EV)
 
 
-def splice_and_deconvolve(core, core_e, step, lvals, low_e, low_step, pos_ev, fwhm_ch):
+def splice_and_deconvolve(core, core_e, step, lvals, low_e, low_step, pos_ev, fwhm_ch, keep=None):
     """Splice aligned core-loss rows onto low-loss rows and Fourier-log deconvolve.
 
     Parameters
@@ -70,11 +70,15 @@ def splice_and_deconvolve(core, core_e, step, lvals, low_e, low_step, pos_ev, fw
     core : (P, n) aligned core-loss counts on `core_e` (loss 0 = each zero-loss peak).
     lvals : (P or 1, m) low-loss counts on `low_e` (not aligned).
     pos_ev : (P,) zero-loss positions of the low-loss rows [eV].
+    keep : (k0, k1), optional
+        Keep the single-scattering counts only on core-loss channels
+        k0:k1 (the fit window; saves memory on spectrum images).
 
     Returns
     -------
     dict with ``energy`` (N,) loss axis [eV], ``s`` (P, N) single-scattering
-    counts per channel at the core-loss dose, ``j`` (P, N) the spliced counts,
+    counts per channel at the core-loss dose (only the `keep` channels, at
+    ``s_slice`` of the full axis, when given), ``j`` (P, N) the spliced counts,
     ``ratio`` (dose ratio core/low), ``i0`` (P,) zero-loss counts at the core
     dose, ``splice_ev`` and ``overlap_ev`` [(start, stop)].
     """
@@ -105,7 +109,9 @@ def splice_and_deconvolve(core, core_e, step, lvals, low_e, low_step, pos_ev, fw
     zpos = np.full(p, -energy[0] / step)
     fw = np.broadcast_to(np.asarray(fwhm_ch, dtype=np.float64) * (low_step / step), (p,))
     j = np.empty((p, nn))
-    s = np.empty((p, nn))
+    k0, k1 = (0, core_e.size) if keep is None else (int(keep[0]), int(keep[1]))
+    s_slice = (n_below + k0, n_below + k1)
+    s = np.empty((p, k1 - k0))
     i0 = np.empty(p)
     for c0 in range(0, p, _BLOCK):
         r = slice(c0, min(p, c0 + _BLOCK))
@@ -114,10 +120,11 @@ def splice_and_deconvolve(core, core_e, step, lvals, low_e, low_step, pos_ev, fw
         j[r, n_below:] = core[r]
         zl = mirror_rows(j[r], zpos[r])
         i0[r] = zl.sum(axis=1)
-        s[r] = K.fourier_log(j[r], zl, zpos[r], i0[r], fw[r])
+        s[r] = K.fourier_log(j[r], zl, zpos[r], i0[r], fw[r])[:, s_slice[0] : s_slice[1]]
     return {
         "energy": energy,
         "s": s,
+        "s_slice": s_slice,
         "j": j,
         "ratio": ratio,
         "i0": i0,

@@ -1093,12 +1093,21 @@ def _shape_sizes(sp: Spectra, width_nm: float) -> list[int]:
 def _li_single(sp: Spectra, values, energy, window, comps: list[_Comp], low: tuple, gain: float, shape_window: float):
     """Li K amplitude from the spliced, Fourier-log deconvolved spectra (see holocorr.eels._single)."""
     lo, lvals, z, _ = low
+    # the window lies in the core-loss range (below it only the low-loss dose exists)
+    k0, k1 = window_indices(energy, sp.step, window, name="window", min_channels=10)
     dec = _single.splice_and_deconvolve(
-        values, energy, sp.step, np.asarray(lvals, dtype=np.float64), lo.energy, lo.step, z.pos_ev, z.fwhm_ch
+        values,
+        energy,
+        sp.step,
+        np.asarray(lvals, dtype=np.float64),
+        lo.energy,
+        lo.step,
+        z.pos_ev,
+        z.fwhm_ch,
+        keep=(k0, k1),
     )
-    e_all = dec["energy"]
-    i0, i1 = window_indices(e_all, sp.step, window, name="window", min_channels=10)
-    e_win = e_all[i0:i1]
+    i0, i1 = dec["s_slice"]
+    e_win = dec["energy"][i0:i1]
     edges = [c for c in comps if c.kind == "edge"]
     shapes = [(k, b) for k, c in enumerate(edges) for b in _basis(c)]
     cols = np.stack([b(e_win) for _, b in shapes], axis=1)
@@ -1106,7 +1115,7 @@ def _li_single(sp: Spectra, values, energy, window, comps: list[_Comp], low: tup
     li_comp = [c.name for c in edges].index(EDGES["Li K"].name)
     sizes = _shape_sizes(sp, shape_window)
     res = _single.two_stage_fit(
-        dec["s"][:, i0:i1], dec["j"][:, i0:i1], e_win, sp.step, cols, col_comp, li_comp, sp.shape, sizes, gain
+        dec["s"], dec["j"][:, i0:i1], e_win, sp.step, cols, col_comp, li_comp, sp.shape, sizes, gain
     )
     res["shape_sizes"] = sizes
     res["li_var"] = _single.li_variance(
