@@ -16,7 +16,7 @@ import xarray as xr
 
 from .errors import ParameterError
 
-__all__ = ["region_mask"]
+__all__ = ["region_mask", "mask_or_region"]
 
 
 def _bounds(dim: str, spec: Any, name: str, units: str) -> tuple[Any, Any]:
@@ -112,3 +112,30 @@ def region_mask(region: Any, like: xr.DataArray, *, name: str = "region") -> tup
         mask &= sel.reshape(shape)
         record[dim] = [lo, hi]
     return mask, record
+
+
+def mask_or_region(
+    mask: Any, like: xr.DataArray, shape: tuple[int, ...], *, name: str = "mask"
+) -> tuple[np.ndarray, Any]:
+    """Return a boolean map from a region dict (see :func:`region_mask`) or a boolean array of `shape`.
+
+    Returns
+    -------
+    (mask, record)
+        The boolean map and what to record in provenance (the region's
+        record, or ``"mask"`` for a given array).
+
+    Raises
+    ------
+    ParameterError
+        For anything else, or a boolean map of another shape.
+    """
+    if isinstance(mask, Mapping):
+        return region_mask(mask, like, name=name)
+    m = np.asarray(getattr(mask, "values", mask))
+    if m.dtype != bool or m.shape != tuple(shape):
+        raise ParameterError(
+            f"{name} must be a region dict or a boolean (y, x) map of shape {tuple(shape)}, got "
+            f"dtype {m.dtype} shape {m.shape}."
+        )
+    return m, name

@@ -20,7 +20,7 @@ import xarray as xr
 from scipy import signal, stats
 
 from .._provenance import jsonable, provenance
-from .._region import region_mask
+from .._region import mask_or_region
 from .._validate import as_dataarray, check_choice, check_finite, real_image, spatial_units_to_nm
 from ..errors import CalibrationError, HolocorrError, ParameterError
 from . import _kernels as _k
@@ -828,15 +828,8 @@ def compare_maps(
     check_finite(xb, name="b")
     if mask is None:
         m = np.ones(xa.shape, dtype=bool)
-    elif isinstance(mask, Mapping):
-        m, _ = region_mask(mask, da_a, name="mask")
     else:
-        m = np.asarray(getattr(mask, "values", mask))
-        if m.dtype != bool or m.shape != xa.shape:
-            raise ParameterError(
-                f"mask must be a region dict or a boolean (y, x) map of shape {xa.shape}, got "
-                f"dtype {m.dtype} shape {m.shape}."
-            )
+        m, _ = mask_or_region(mask, da_a, xa.shape)
     npx = int(m.sum())
     if npx < 10:
         raise ParameterError(f"the mask selects {npx} pixel(s); at least 10 are needed.")

@@ -20,7 +20,7 @@ import xarray as xr
 from scipy import ndimage
 
 from .._provenance import jsonable, provenance
-from .._region import region_mask
+from .._region import mask_or_region
 from .._validate import as_dataarray, axis_step, check_choice, check_finite, real_image
 from ..errors import CalibrationError, DataError, ParameterError, ShapeError
 from . import _kernels as _k
@@ -376,16 +376,7 @@ def _profile_distance(img, arr, step, mask, pix, units) -> xr.DataArray:
     sel = np.isfinite(d)
     mrec: Any = None
     if mask is not None:
-        if isinstance(mask, Mapping):
-            m, mrec = region_mask(mask, img, name="mask")
-        else:
-            m = np.asarray(getattr(mask, "values", mask))
-            if m.dtype != bool or m.shape != arr.shape:
-                raise ParameterError(
-                    f"mask must be a region dict or a boolean (y, x) map of shape {arr.shape}, "
-                    f"got dtype {m.dtype} shape {m.shape}."
-                )
-            mrec = "mask"
+        m, mrec = mask_or_region(mask, img, arr.shape)
         sel &= m
     if sel.sum() < 4:
         raise ParameterError(f"only {int(sel.sum())} pixel(s) have a finite distance inside the mask; widen the mask.")
